@@ -1,0 +1,51 @@
+"""Read Linux /proc/PID/status exactly: current and peak memory, ids, signals, capabilities.
+
+The parsing core (:func:`parse_status`) is pure; :func:`read_pid` and friends are a
+thin layer that reads files under a proc root and hands the bytes to it.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    PeakResetUnavailableError,
+    ProcessNotFoundError,
+    ProcfsNotFoundError,
+    ProcfsPermissionError,
+    StatusParseError,
+)
+from ._fields import FIELDS, FieldSpec
+from ._format import format_status
+from ._invariants import Violation, check_invariants
+from ._kinds import Ids, Kind, SigQ, TaskState
+from ._model import Memory, ProcStatus
+from ._parse import parse_memory, parse_status
+from ._read import iter_processes, read_memory, read_pid, read_task, thread_ids
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "FIELDS",
+    "FieldSpec",
+    "Ids",
+    "Kind",
+    "Memory",
+    "PeakResetUnavailableError",
+    "ProcStatus",
+    "ProcessNotFoundError",
+    "ProcfsNotFoundError",
+    "ProcfsPermissionError",
+    "SigQ",
+    "StatusParseError",
+    "TaskState",
+    "Violation",
+    "__version__",
+    "check_invariants",
+    "format_status",
+    "iter_processes",
+    "parse_memory",
+    "parse_status",
+    "read_memory",
+    "read_pid",
+    "read_task",
+    "thread_ids",
+]

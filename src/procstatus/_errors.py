@@ -1,0 +1,66 @@
+"""The exceptions procstatus raises, in one place.
+
+Only these (and the builtins they subclass) escape the public functions; the
+documentation page docs/errors.md lists which function raises which.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "PeakResetUnavailableError",
+    "ProcessNotFoundError",
+    "ProcfsNotFoundError",
+    "ProcfsPermissionError",
+    "StatusParseError",
+]
+
+
+class StatusParseError(ValueError):
+    """A status text that is not what any kernel writes.
+
+    ``line`` is the 1-based line number, ``field`` the kernel name of the line
+    (``None`` when the line has no key), ``text`` the offending line as read
+    and ``reason`` what is wrong with it.
+    """
+
+    def __init__(self, reason: str, *, line: int, field: Optional[str], text: str) -> None:
+        self.reason = reason
+        self.line = line
+        self.field = field
+        self.text = text
+        where = f"line {line}" if field is None else f"line {line} ({field})"
+        super().__init__(f"{where}: {reason}: {text!r}")
+
+    def __reduce__(self) -> tuple[object, ...]:  # keep it picklable with keyword arguments
+        return (_rebuild_parse_error, (self.reason, self.line, self.field, self.text))
+
+
+def _rebuild_parse_error(
+    reason: str, line: int, field: Optional[str], text: str
+) -> StatusParseError:
+    return StatusParseError(reason, line=line, field=field, text=text)
+
+
+class ProcessNotFoundError(ProcessLookupError):
+    """The process (or thread) does not exist, or exited while it was read."""
+
+    def __init__(self, pid: int, tid: Optional[int] = None) -> None:
+        self.pid = pid
+        self.tid = tid
+        what = f"process {pid}" if tid is None else f"thread {tid} of process {pid}"
+        super().__init__(f"no such process: {what}" if tid is None else f"no such thread: {what}")
+
+
+class ProcfsPermissionError(PermissionError):
+    """The status file exists but this user may not read it (or write it, for clear_refs)."""
+
+
+class ProcfsNotFoundError(FileNotFoundError):
+    """The proc root does not exist or is not a directory (no procfs mounted there)."""
+
+
+class PeakResetUnavailableError(OSError):
+    """The kernel cannot reset the peak RSS: older than Linux 4.0, or built
+    without CONFIG_PROC_PAGE_MONITOR (no /proc/PID/clear_refs)."""
