@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._errors import (
     PeakResetUnavailableError,
+    PeakTraceError,
     ProcessNotFoundError,
     ProcfsNotFoundError,
     ProcfsPermissionError,
@@ -19,7 +20,9 @@ from ._invariants import Violation, check_invariants
 from ._kinds import Ids, Kind, SigQ, TaskState
 from ._model import Memory, ProcStatus
 from ._parse import parse_memory, parse_status
+from ._peak import PeakWindow, reset_peak, track_peak
 from ._read import iter_processes, read_memory, read_pid, read_task, thread_ids
+from ._run import RunResult, run_command
 
 __version__ = "0.1.0.dev0"
 
@@ -30,10 +33,13 @@ __all__ = [
     "Kind",
     "Memory",
     "PeakResetUnavailableError",
+    "PeakTraceError",
+    "PeakWindow",
     "ProcStatus",
     "ProcessNotFoundError",
     "ProcfsNotFoundError",
     "ProcfsPermissionError",
+    "RunResult",
     "SigQ",
     "StatusParseError",
     "TaskState",
@@ -47,5 +53,8 @@ __all__ = [
     "read_memory",
     "read_pid",
     "read_task",
+    "reset_peak",
+    "run_command",
     "thread_ids",
+    "track_peak",
 ]

@@ -10,6 +10,7 @@ from typing import Optional
 
 __all__ = [
     "PeakResetUnavailableError",
+    "PeakTraceError",
     "ProcessNotFoundError",
     "ProcfsNotFoundError",
     "ProcfsPermissionError",
@@ -64,3 +65,11 @@ class ProcfsNotFoundError(FileNotFoundError):
 class PeakResetUnavailableError(OSError):
     """The kernel cannot reset the peak RSS: older than Linux 4.0, or built
     without CONFIG_PROC_PAGE_MONITOR (no /proc/PID/clear_refs)."""
+
+
+class PeakTraceError(OSError):
+    """``run_command`` could not follow the command to its exit with ptrace.
+
+    ``errno`` is EPERM when tracing is not permitted: Yama ptrace_scope 3, a
+    seccomp filter, or procstatus itself running under a tracer.
+    """

@@ -367,7 +367,16 @@ _TABLE = (
         printed=MM_ONLY,
         source="fs/proc/array.c task_untag_mask()",
     ),
-    _spec("Threads", _kinds.INT, "threads", "Number of threads in the thread group"),
+    _spec(
+        "Threads",
+        _kinds.INT,
+        "threads",
+        "Number of threads in the thread group",
+        # Absent from the 2.5.61 code (Feb 2003), present in the 2.6.4-2.6.8
+        # era; no 2.6.0 array.c could be read, so "since 2.6.0" is the
+        # reference's best reading, not a verified one.
+        source="fs/proc/array.c task_state(); man 5 proc_pid_status (no version given)",
+    ),
     _spec(
         "SigQ",
         _kinds.SIGQ,

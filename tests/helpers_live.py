@@ -1,0 +1,145 @@
+"""Helpers for tests that read real processes: children that rename themselves,
+zombies, stopped processes, and a raw reader that does not use procstatus.
+
+Used by tests/test_read_live.py and scripts/capture_fixtures.py. Everything here
+reads /proc directly, so it can check the library against an independent source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import attrs
+import pytest
+
+__all__ = [
+    "COMM_MAX",
+    "HAVE_PROC",
+    "Child",
+    "raw_field",
+    "raw_status",
+    "requires_proc",
+    "spawn_renamed",
+    "spawn_zombie",
+    "wait_for_state",
+]
+
+HAVE_PROC = os.path.exists("/proc/self/status")
+
+requires_proc = pytest.mark.skipif(
+    not HAVE_PROC, reason="no /proc/self/status: procfs is not mounted here"
+)
+
+# TASK_COMM_LEN is 16 (include/linux/sched.h): prctl(PR_SET_NAME) keeps 15 bytes.
+COMM_MAX = 15
+
+_PR_SET_NAME = 15  # include/uapi/linux/prctl.h
+
+# The child renames itself, starts idle threads, reports its uid and then blocks
+# on stdin, so its status stays still while the parent reads it.
+_CHILD = f"""
+import ctypes, os, sys, threading
+name = bytes.fromhex(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl({_PR_SET_NAME}, ctypes.c_char_p(name), 0, 0, 0) != 0:
+    raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME) failed")
+stop = threading.Event()
+for _ in range(int(sys.argv[2])):
+    threading.Thread(target=stop.wait, daemon=True).start()
+sys.stdout.write(str(os.getuid()) + "\\n")
+sys.stdout.flush()
+sys.stdin.buffer.read()
+"""
+
+
+@attrs.frozen
+class Child:
+    """A running child process started by :func:`spawn_renamed`."""
+
+    pid: int
+    uid: int
+    threads: int
+    process: subprocess.Popen[bytes]
+
+
+@contextlib.contextmanager
+def spawn_renamed(name: bytes, *, extra_threads: int = 0) -> Iterator[Child]:
+    """A child python renamed with prctl(PR_SET_NAME, name), idle until the block ends.
+
+    ``name`` must not contain NUL; the kernel keeps its first 15 bytes.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, name.hex(), str(extra_threads)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"child for name {name!r} exited with {process.wait()}")
+        yield Child(pid=process.pid, uid=int(line), threads=1 + extra_threads, process=process)
+    finally:
+        _finish(process)
+
+
+@contextlib.contextmanager
+def spawn_zombie() -> Iterator[subprocess.Popen[bytes]]:
+    """A child that has exited and is not reaped yet (state Z) until the block ends.
+
+    Reap it inside the block with ``process.wait()`` to test a reaped pid.
+    """
+    process = subprocess.Popen([sys.executable, "-c", ""])
+    try:
+        wait_for_state(process.pid, b"Z")
+        yield process
+    finally:
+        process.wait()
+
+
+def _finish(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        # A stopped child must be continued, or it would not see stdin close.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            stream.close()
+    process.wait()
+
+
+def raw_status(pid: int, tid: int | None = None) -> bytes:
+    """The raw bytes of /proc/PID/status (or of a thread), read without procstatus."""
+    path = f"/proc/{pid}/status" if tid is None else f"/proc/{pid}/task/{tid}/status"
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def raw_field(status: bytes, key: bytes) -> bytes:
+    """The value of line ``key`` in raw status bytes, found independently of procstatus.
+
+    The kernel escapes newline in names (fs/proc/array.c), so ``\\n<key>:\\t`` can
+    only match a real line, never text inside the Name line.
+    """
+    if key == b"Name":
+        return status[len(b"Name:\t") : status.index(b"\n")]
+    start = status.index(b"\n" + key + b":\t") + len(key) + 3
+    return status[start : status.index(b"\n", start)]
+
+
+def wait_for_state(pid: int, letters: bytes, timeout: float = 10.0) -> bytes:
+    """Poll until the State letter of ``pid`` is one of ``letters``; the raw status then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = raw_status(pid)
+        if raw_field(status, b"State")[:1] in letters:
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"process {pid} did not reach state {letters!r}")
+        time.sleep(0.005)

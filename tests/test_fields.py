@@ -1,0 +1,94 @@
+"""The field table agrees with the reference, the model and docs/fields.md."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from procstatus import FIELDS, Memory, ProcStatus
+from procstatus._fields import BY_ATTRIBUTE, MEMORY_FIELDS
+from procstatus._model import _Field
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT.parent / "shared" / "reference" / "status_fields.json"
+
+# The reference names the s390 line without the space the kernel prints before
+# its colon ("User PSW : ..."); the table keys by the exact text before ':'.
+RENAMED = {"User PSW": "User PSW "}
+
+# Reference kinds and the table's kinds that realise them.
+KINDS = {
+    "str": {"name", "percent", "text", "words", "bytes"},
+    "int": {"int", "octal"},
+    "state": {"state"},
+    "id_quad": {"ids"},
+    "int_list": {"groups", "tab_list"},
+    "bool_int": {"bool"},
+    "kb": {"kb"},
+    "hex_mask": {"hex_mask", "hex_number"},
+    "ratio": {"sigq"},
+    "enum_text": {"text"},
+    "hex_words": {"hex_words"},
+    "range_list": {"range_list"},
+}
+
+
+def _reference() -> list[dict[str, Any]]:
+    if not REFERENCE.exists():
+        pytest.skip(f"the shared reference is not beside this checkout ({REFERENCE})")
+    rows: list[dict[str, Any]] = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    return rows
+
+
+def test_every_reference_row_is_in_the_table_with_its_versions_and_kind() -> None:
+    for row in _reference():
+        spec = FIELDS[RENAMED.get(row["name"], row["name"])]
+        assert (spec.since, spec.removed) == (row["since"], row["removed"]), row["name"]
+        assert spec.kind.name in KINDS[row["kind"]], row["name"]
+        assert spec.mainline
+
+
+def test_every_mainline_row_of_the_table_is_in_the_reference() -> None:
+    names = {RENAMED.get(row["name"], row["name"]) for row in _reference()}
+    mainline = {spec.name for spec in FIELDS.values() if spec.mainline}
+    assert mainline == names
+
+
+def test_vendor_rows_have_no_mainline_versions() -> None:
+    vendor = [spec for spec in FIELDS.values() if not spec.mainline]
+    assert [spec.name for spec in vendor] == ["StaBrk", "Brk", "StaStk", "ExecLim"]
+    assert all(spec.since is None and spec.removed is None for spec in vendor)
+
+
+def test_every_row_says_where_its_facts_come_from() -> None:
+    for spec in FIELDS.values():
+        assert spec.source, spec.name
+        assert spec.description, spec.name
+        assert spec.printed, spec.name
+
+
+def test_model_attributes_are_exactly_the_table_attributes() -> None:
+    attributes = {name for name, value in vars(ProcStatus).items() if isinstance(value, _Field)}
+    assert attributes == set(BY_ATTRIBUTE)
+
+
+def test_memory_fields_are_the_kb_rows_in_print_order() -> None:
+    assert [field.name for field in attrs.fields(Memory)] == [
+        spec.attribute for spec in MEMORY_FIELDS
+    ]
+    assert all(spec.unit == "bytes" for spec in MEMORY_FIELDS)
+
+
+def test_docs_fields_page_is_generated_from_the_table() -> None:
+    spec = importlib.util.spec_from_file_location("fields_doc", ROOT / "scripts" / "fields_doc.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = (ROOT / "docs" / "fields.md").read_text(encoding="utf-8")
+    assert page == module.render(), "docs/fields.md is stale: run python scripts/fields_doc.py"

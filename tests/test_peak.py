@@ -1,0 +1,248 @@
+"""reset_peak and track_peak: resetting VmHWM, and the peak of one block of code.
+
+Big allocations happen in child Pythons, so this test process stays small.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+import procstatus
+from procstatus import _peak
+from procstatus._read import read_memory
+
+MiB = 1 << 20
+# Freed memory that the allocator keeps can serve part of a new block, and the
+# interpreter's own RSS moves a little: sizes are compared within this much.
+SLACK = 4 * MiB
+SRC = str(Path(procstatus.__path__[0]).resolve().parent)
+SITE = str(Path(attrs.__path__[0]).resolve().parent)
+
+# A child that peaks at 300 MB, frees it, says so and waits for its stdin to close.
+PEAKED_THEN_FREED = """
+import sys
+data = b"x" * (300 << 20)   # bytes(...) of a repeated byte is written, so resident
+del data                    # a big block is unmapped when freed: RSS falls back
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    memory = read_memory(pid)
+    assert memory is not None
+    assert memory.rss is not None
+    assert memory.peak_rss is not None
+    return memory.rss, memory.peak_rss
+
+
+@pytest.fixture
+def peaked_child() -> Iterator[int]:
+    with subprocess.Popen(
+        [sys.executable, "-c", PEAKED_THEN_FREED],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n"
+        yield child.pid  # leaving the with block closes stdin: the child ends
+
+
+def test_reset_peak_brings_vmhwm_down_to_the_current_rss(peaked_child: int) -> None:
+    rss, hwm = _memory(peaked_child)
+    assert hwm >= 300 * MiB > rss
+    procstatus.reset_peak(peaked_child)
+    rss, hwm = _memory(peaked_child)
+    assert hwm < 100 * MiB
+    assert 0 <= hwm - rss < 4 * MiB  # reset to the current RSS, not to zero
+
+
+def test_reset_peak_of_this_process() -> None:
+    procstatus.reset_peak()
+    rss, hwm = _memory(os.getpid())
+    assert hwm - rss < 4 * MiB
+
+
+# track_peak in a process that peaked at 200 MB before a 60 MB window.
+WINDOW_AFTER_BIGGER_PEAK = """
+import json, procstatus
+early = b"x" * (200 << 20)
+del early
+with procstatus.track_peak() as window:
+    data = b"x" * (60 << 20)
+    del data
+print(json.dumps([window.rss_before, window.peak_rss, window.rss_after, window.peak_increase]))
+"""
+
+
+def _run_python(code: str) -> list[int]:
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    figures: list[int] = json.loads(out)
+    return figures
+
+
+def test_track_peak_sees_the_window_only() -> None:
+    before, peak, after, increase = _run_python(WINDOW_AFTER_BIGGER_PEAK)
+    assert increase == peak - before
+    assert abs(increase - 60 * MiB) < SLACK  # the 60 MB, not the 200 MB before the window
+    assert peak < before + 200 * MiB
+    assert after < before + 10 * MiB
+
+
+def test_nested_windows_keep_their_own_peaks() -> None:
+    with procstatus.track_peak() as outer:
+        data = b"x" * (48 * MiB)
+        del data
+        with procstatus.track_peak() as inner:  # resets VmHWM: outer must not lose 48 MB
+            small = b"x" * (16 * MiB)
+            del small
+    assert abs(inner.peak_increase - 16 * MiB) < SLACK
+    assert outer.peak_increase > 48 * MiB - SLACK
+    assert outer.peak_rss >= inner.peak_rss
+
+
+def test_reset_peak_inside_a_window_does_not_erase_its_peak() -> None:
+    with procstatus.track_peak() as window:
+        data = b"x" * (32 * MiB)
+        del data
+        procstatus.reset_peak()
+    assert window.peak_increase > 32 * MiB - SLACK
+
+
+def test_decorator_measures_every_call() -> None:
+    seen: list[procstatus.PeakWindow] = []
+
+    window = procstatus.track_peak(seen.append)
+
+    @window
+    def allocate(size: int) -> int:
+        data = b"x" * size
+        return len(data)
+
+    assert allocate(24 * MiB) == 24 * MiB
+    assert allocate(8 * MiB) == 8 * MiB
+    assert [abs(w.peak_increase - size) < SLACK for w, size in zip(seen, [24 * MiB, 8 * MiB])] == [
+        True,
+        True,
+    ]  # the second call does not see the first call's peak
+    assert window.peak_rss == seen[1].peak_rss  # the decorator shows the latest call
+    assert allocate.__name__ == "allocate"
+
+
+def test_figures_are_not_known_before_the_window_closes() -> None:
+    window = procstatus.track_peak()
+    with pytest.raises(
+        RuntimeError, match=r"^PeakWindow\.peak_rss is not known: the window is not entered yet$"
+    ):
+        window.peak_rss  # noqa: B018
+    with window, pytest.raises(RuntimeError, match=r"window is still open$"):
+        window.peak_rss  # noqa: B018
+    with pytest.raises(RuntimeError, match=r"^this PeakWindow is already open"), window, window:
+        pass
+
+
+def test_gone_process() -> None:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    with pytest.raises(
+        procstatus.ProcessNotFoundError, match=rf"^no such process: process {child.pid}$"
+    ):
+        procstatus.reset_peak(child.pid)
+
+
+NOBODY = 65534
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to uid 65534 with setpriv")
+def test_another_users_process_is_not_allowed() -> None:
+    # /usr/bin/python3 is the interpreter uid 65534 can run; it finds us and attrs by path.
+    env = {**os.environ, "PYTHONPATH": f"{SRC}:{SITE}"}
+    check = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    if subprocess.run([*check, "test", "-r", f"{SRC}/procstatus/_peak.py"], check=False).returncode:
+        pytest.skip(f"uid {NOBODY} cannot read {SRC}")
+    code = f"""
+import procstatus
+try:
+    procstatus.reset_peak({os.getpid()})
+except PermissionError as e:
+    print(type(e).__name__, e)
+"""
+    out = subprocess.run(
+        [*check, "/usr/bin/python3", "-c", code],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout == (
+        f"ProcfsPermissionError [Errno 13] not allowed to reset the peak RSS of process "
+        f"{os.getpid()} (only its owner or root may write clear_refs): "
+        f"'/proc/{os.getpid()}/clear_refs'\n"
+    ), out.stderr
+
+
+def test_unavailable_without_clear_refs(tmp_path: Path) -> None:
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "status").write_text("Name:\tx\n")
+    with pytest.raises(procstatus.PeakResetUnavailableError) as caught:
+        procstatus.reset_peak(42, root=tmp_path)
+    assert caught.value.errno == errno.ENOENT
+    assert caught.value.strerror == (
+        "cannot reset the peak RSS of process 42: no clear_refs file "
+        "(needs Linux 4.0 or later built with CONFIG_PROC_PAGE_MONITOR)"
+    )
+
+
+def test_unavailable_when_the_kernel_rejects_5(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A kernel before 4.0 answers EINVAL to "5"; stand in for one with a fake os.write.
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "clear_refs").write_text("")
+
+    def write(fd: int, data: bytes) -> int:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    fake_os = types.ModuleType("os")
+    fake_os.__dict__.update(os.__dict__)
+    fake_os.write = write  # type: ignore[attr-defined]
+    monkeypatch.setattr(_peak, "os", fake_os)
+    with pytest.raises(procstatus.PeakResetUnavailableError, match="the kernel rejects '5'"):
+        procstatus.reset_peak(42, root=tmp_path)
+
+
+def test_track_peak_refuses_to_start_where_the_reset_is_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / str(os.getpid())).mkdir()
+    monkeypatch.setattr(_peak, "_PROC", str(tmp_path))
+    with pytest.raises(procstatus.PeakResetUnavailableError), procstatus.track_peak():
+        pytest.fail("the block must not run")
+
+
+def test_missing_root(tmp_path: Path) -> None:
+    with pytest.raises(procstatus.ProcfsNotFoundError):
+        procstatus.reset_peak(1, root=tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("pid", "error"),
+    [("1/../self", TypeError), (1.0, TypeError), (True, TypeError), (-1, ValueError)],
+    ids=["path-text", "float", "bool", "negative"],
+)
+def test_reset_peak_refuses_what_is_not_a_pid(pid: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        procstatus.reset_peak(pid)  # type: ignore[arg-type]
