@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import attrs
 import pytest
@@ -21,7 +23,10 @@ import pytest
 __all__ = [
     "COMM_MAX",
     "HAVE_PROC",
+    "NOBODY_ENV",
+    "SYSTEM_PYTHON",
     "Child",
+    "as_nobody",
     "raw_field",
     "raw_status",
     "requires_proc",
@@ -35,6 +40,25 @@ HAVE_PROC = os.path.exists("/proc/self/status")
 requires_proc = pytest.mark.skipif(
     not HAVE_PROC, reason="no /proc/self/status: procfs is not mounted here"
 )
+
+# Permission tests read as another user, because root ignores file modes. Only the
+# system python is reachable by uid 65534 (pyenv lives in root's home); it gets the
+# source tree and the attrs this interpreter uses (pure Python, so any version's
+# copy serves) on its path. Callers skip when that user cannot import them.
+SYSTEM_PYTHON = "/usr/bin/python3"
+NOBODY = 65534
+_SETPRIV = shutil.which("setpriv")
+_SOURCE = Path(__file__).resolve().parents[1] / "src"
+_ATTRS_HOME = Path(attrs.__file__).resolve().parents[1]
+NOBODY_ENV = {"PYTHONPATH": f"{_SOURCE}{os.pathsep}{_ATTRS_HOME}", "PATH": "/usr/bin:/bin"}
+
+
+def as_nobody(argv: list[str]) -> list[str]:
+    """``argv`` run as uid and gid 65534 with no groups; skips the test where impossible."""
+    if os.geteuid() != 0 or _SETPRIV is None or not os.path.exists(SYSTEM_PYTHON):
+        pytest.skip(f"needs root, setpriv and {SYSTEM_PYTHON} to run as uid {NOBODY}")
+    return [_SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+
 
 # TASK_COMM_LEN is 16 (include/linux/sched.h): prctl(PR_SET_NAME) keeps 15 bytes.
 COMM_MAX = 15

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any, Optional
 
 import pytest
 
+from helpers_live import NOBODY_ENV, SYSTEM_PYTHON, as_nobody
 from procstatus import (
     ProcessNotFoundError,
     ProcfsNotFoundError,
@@ -426,13 +426,6 @@ def test_on_error_may_stop_the_scan(root: Path, monkeypatch: pytest.MonkeyPatch)
 
 # ---- permission: a file only its owner may read, read by another user ---------------
 
-SETPRIV = shutil.which("setpriv")
-SYSTEM_PYTHON = "/usr/bin/python3"
-NOBODY = 65534
-# The system python of uid 65534 has no attrs; it gets ours and the source tree.
-SITE_PACKAGES = Path(__file__).resolve().parents[1] / ".venv/lib/python3.11/site-packages"
-SOURCE = Path(__file__).resolve().parents[1] / "src"
-
 READ_AS_OTHER_USER = """
 import json, sys
 try:
@@ -453,24 +446,19 @@ else:
 
 def run_as_nobody(code: str, *args: str) -> dict[str, object]:
     """Run ``code`` with /usr/bin/python3 as uid/gid 65534; its one JSON line, parsed."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to switch to uid 65534 with setpriv")
-    if SETPRIV is None or not os.path.exists(SYSTEM_PYTHON):
-        pytest.skip("needs setpriv and /usr/bin/python3")
-    switch_user = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
     result = subprocess.run(
-        [*switch_user, SYSTEM_PYTHON, "-c", code, *args],
-        env={"PYTHONPATH": f"{SOURCE}{os.pathsep}{SITE_PACKAGES}", "PATH": "/usr/bin:/bin"},
+        as_nobody([SYSTEM_PYTHON, "-c", code, *args]),
+        env=NOBODY_ENV,
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
     if result.returncode != 0:
-        pytest.skip(f"uid {NOBODY} could not run python: {result.stderr.strip()[-300:]}")
+        pytest.skip(f"uid 65534 could not run python: {result.stderr.strip()[-300:]}")
     answer: dict[str, object] = json.loads(result.stdout)
     if "import" in answer:
-        pytest.skip(f"uid {NOBODY} cannot import procstatus/attrs: {answer['import']}")
+        pytest.skip(f"uid 65534 cannot import procstatus/attrs: {answer['import']}")
     return answer
 
 

@@ -17,6 +17,7 @@ from ._errors import (
 from ._fields import FIELDS, FieldSpec
 from ._format import format_status
 from ._invariants import Violation, check_invariants
+from ._json import to_json_dict
 from ._kinds import Ids, Kind, SigQ, TaskState
 from ._model import Memory, ProcStatus
 from ._parse import parse_memory, parse_status
@@ -56,5 +57,6 @@ __all__ = [
     "reset_peak",
     "run_command",
     "thread_ids",
+    "to_json_dict",
     "track_peak",
 ]

@@ -7,6 +7,7 @@ from typing import Any, Generic, Optional, TypeVar, overload
 
 import attrs
 
+from ._errors import StatusParseError
 from ._fields import BY_ATTRIBUTE, FIELDS, MEMORY_FIELDS
 from ._kinds import KB, Ids, SigQ, TaskState
 
@@ -255,9 +256,25 @@ class ProcStatus(Mapping[str, Any]):
             if value is None:
                 fields.pop(spec.name, None)
             else:
+                fields[spec.name] = value
+                _check_renders(spec.name, value, list(fields).index(spec.name) + 1)
                 if spec.kind is KB and value % 1024:
                     raise ValueError(
                         f"{attribute} is printed in kB: {value} is not a multiple of 1024"
                     )
-                fields[spec.name] = value
         return parse_status(format_fields(fields))
+
+
+def _check_renders(key: str, value: Any, line: int) -> None:
+    # A value of the wrong type (a float for a kB field, a negative CPU number)
+    # cannot even be written; say so the way a bad line in a text is reported.
+    kind = FIELDS[key].kind
+    try:
+        kind.render(value)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise StatusParseError(
+            f"cannot write {value!r} as {kind.expected} ({error})",
+            line=line,
+            field=key,
+            text=f"{key}:\t{value!r}",
+        ) from None

@@ -1,0 +1,239 @@
+"""Properties of the pure core over texts written the kernel's way, and over garbage."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, TypeVar, Union
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from procstatus import (
+    FIELDS,
+    ProcStatus,
+    StatusParseError,
+    check_invariants,
+    format_status,
+    parse_memory,
+    parse_status,
+)
+from procstatus._fields import MEMORY_FIELDS
+from strategies import Generated, corpus_texts, kernel_statuses, mutated, name_line, names
+
+# Moderate example counts: the whole suite runs on every interpreter of a slow machine.
+FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOME = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+T = TypeVar("T")
+
+MEMORY_NAMES = frozenset(spec.name for spec in MEMORY_FIELDS)
+
+_CORPUS = corpus_texts()
+#: Texts to damage: the real captures when they are beside the repo, else generated ones.
+_BASES = st.sampled_from(_CORPUS) if _CORPUS else kernel_statuses().map(lambda made: made.text)
+
+
+def read_everything(status: ProcStatus) -> None:
+    """Touch every value the way a caller could; none of it may raise."""
+    for key in status:
+        assert status[key] == status.get(key)
+        assert isinstance(status.raw(key), str)
+    for spec in FIELDS.values():
+        if spec.attribute is not None:
+            assert getattr(status, spec.attribute) == status.get(spec.name)
+    assert status.memory is None or status.memory == parse_memory(format_status(status))
+    assert set(status.unknown) <= set(status)
+    assert repr(status).startswith("ProcStatus(")
+    assert isinstance(check_invariants(status), tuple)
+    assert parse_status(format_status(status)) == status
+
+
+def outcome(
+    parse: Callable[[Union[str, bytes]], T], data: Union[str, bytes]
+) -> Union[T, StatusParseError]:
+    """What a parser returns, or the StatusParseError it raises (any other error escapes)."""
+    try:
+        return parse(data)
+    except StatusParseError as error:
+        return error
+
+
+def assert_parses_or_parse_error(data: Union[str, bytes]) -> None:
+    """Any input gives a ProcStatus or a StatusParseError; parse_memory agrees with it."""
+    status = outcome(parse_status, data)
+    memory = outcome(parse_memory, data)
+
+    if isinstance(status, ProcStatus):
+        read_everything(status)
+        assert memory == status.memory
+    else:
+        assert status.line >= 1
+        if isinstance(memory, StatusParseError):
+            # parse_memory hands a bad memory line to the full parser: the same error.
+            assert str(memory) == str(status)
+        else:
+            # parse_memory checks only the memory lines (that is what makes it fast), so a
+            # text broken elsewhere may still give its memory; never one with a bad memory line.
+            assert status.field not in MEMORY_NAMES
+
+
+# The kernel's own texts.
+
+
+@FEW
+@given(kernel_statuses())
+def test_generated_text_reads_back_the_kernel_values(made: Generated) -> None:
+    status = parse_status(made.text)
+
+    assert {attr: getattr(status, attr) for attr in made.expected} == made.expected
+    assert list(status) == [key for key, _ in made.lines]
+    assert status.unknown == ()
+
+
+@FEW
+@given(kernel_statuses())
+def test_generated_text_keeps_the_task_mem_invariants(made: Generated) -> None:
+    status = parse_status(made.text)
+
+    if status.peak_size is not None and status.size is not None:
+        assert status.peak_size >= status.size
+    if status.peak_rss is not None and status.rss is not None:
+        assert status.peak_rss >= status.rss
+    assert check_invariants(status) == ()
+
+
+@FEW
+@given(kernel_statuses())
+def test_kernel_threads_and_zombies_have_no_memory(made: Generated) -> None:
+    status = parse_status(made.text)
+
+    if made.task == "user":
+        assert status.memory is not None
+        assert parse_memory(made.text) == status.memory
+    else:
+        assert status.memory is None
+        assert parse_memory(made.text) is None
+        assert status.rss is None
+        assert status.peak_rss is None
+    if made.task == "zombie":
+        assert status.umask is None
+
+
+@FEW
+@given(kernel_statuses())
+def test_format_status_round_trips(made: Generated) -> None:
+    status = parse_status(made.text)
+
+    assert parse_status(format_status(status)) == status
+    assert parse_status(format_status(status).encode("utf-8", "surrogateescape")) == status
+
+
+@FEW
+@given(kernel_statuses(name=st.just(b"plain")), names)
+def test_any_name_leaves_every_other_field_unchanged(made: Generated, name: bytes) -> None:
+    plain = parse_status(made.text)
+
+    hostile = parse_status(made.with_name_line(name_line(name)))
+
+    assert hostile.name is not None
+    assert os.fsencode(hostile.name) == name
+    assert hostile.name == name.decode("utf-8", "surrogateescape")
+    assert list(hostile) == list(plain)
+    assert {k: hostile[k] for k in hostile if k != "Name"} == {
+        k: plain[k] for k in plain if k != "Name"
+    }
+    assert parse_memory(made.with_name_line(name_line(name))) == plain.memory
+
+
+@FEW
+@given(names)
+@example(b"x\tUid:\t7\t7\t7\t7")  # psutil's bug: a name that looks like a line
+@example(b"x\nVmRSS:\t1 kB")
+@example(b"\\n")
+@example(b"\\")
+@example(b"\t")
+@example(b"")
+def test_any_name_survives_a_round_trip(name: bytes) -> None:
+    status = parse_status(b"Name:\t" + name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n"))
+
+    assert status.name is not None
+    assert os.fsencode(status.name) == name
+    assert parse_status(format_status(status)) == status
+
+
+# Anything else at all.
+
+
+@SOME
+@given(st.text())
+def test_any_text_parses_or_raises_status_parse_error(data: str) -> None:
+    assert_parses_or_parse_error(data)
+
+
+@SOME
+@given(st.binary())
+def test_any_bytes_parse_or_raise_status_parse_error(data: bytes) -> None:
+    assert_parses_or_parse_error(data)
+
+
+@SOME
+@given(mutated(_BASES))
+def test_damaged_real_texts_parse_or_raise_status_parse_error(data: bytes) -> None:
+    assert_parses_or_parse_error(data)
+
+
+@FEW
+@given(mutated(kernel_statuses().map(lambda made: made.text)))
+def test_damaged_generated_texts_parse_or_raise_status_parse_error(data: bytes) -> None:
+    assert_parses_or_parse_error(data)
+
+
+@FEW
+@given(kernel_statuses())
+def test_parse_memory_is_parse_status_memory_on_kernel_texts(made: Generated) -> None:
+    assert parse_memory(made.text) == parse_status(made.text).memory
+    assert parse_memory(made.text.decode("utf-8", "surrogateescape")) == parse_memory(made.text)
+
+
+# The parser may remember the layout of texts it has seen to go faster; what it
+# remembers must never change a result. A blank first line (which the kernel's
+# 4.4.y backport printed) gives the same status, with every line number one later.
+
+
+def assert_same_as_with_a_blank_first_line(data: bytes) -> None:
+    plain = outcome(parse_status, data)
+    shifted = outcome(parse_status, b"\n" + data)
+
+    if isinstance(plain, ProcStatus):
+        assert shifted == plain
+    else:
+        assert isinstance(shifted, StatusParseError)
+        assert (shifted.line, shifted.field, shifted.reason, shifted.text) == (
+            plain.line + 1,
+            plain.field,
+            plain.reason,
+            plain.text,
+        )
+
+
+@FEW
+@given(kernel_statuses(), st.data())
+def test_a_seen_layout_never_changes_a_result(made: Generated, data: st.DataObject) -> None:
+    for _ in range(2):  # the layout is now known (it is learned when seen twice)
+        parse_status(made.text)
+        parse_memory(made.text)
+
+    damaged = data.draw(mutated(st.just(made.text)))
+
+    assert_same_as_with_a_blank_first_line(damaged)
+    assert_parses_or_parse_error(damaged)
+
+
+@SOME
+@given(mutated(_BASES))
+def test_damaged_real_texts_parse_like_a_cold_parse(data: bytes) -> None:
+    for text in _CORPUS[46:54] * 2:
+        parse_status(text)
+        parse_memory(text)
+
+    assert_same_as_with_a_blank_first_line(data)
