@@ -24,6 +24,9 @@ __all__ = ["Ids", "Kind", "SigQ", "TaskState"]
 _U64 = "[0-9]{1,20}"  # %lu / %llu: an unsigned 64-bit number
 _U32 = "[0-9]{1,10}"
 _ID = "-?[0-9]{1,10}"  # %d before 4.9 printed ids >= 2**31 as negative numbers
+# An id that certainly fits in 32 bits, as %u prints it since 4.9 (the parser's fast
+# path; negative ids from older kernels take the exact path: "-?" costs a third more).
+_ID9 = "[0-9]{1,9}"
 
 
 class Ids(NamedTuple):
@@ -77,13 +80,27 @@ class Kind:
     unit: Optional[str] = None
     #: A check that a regular expression cannot make; returns why a value is invalid.
     check: Optional[Callable[[str], Optional[str]]] = None
-    #: All values of this kind joined by newlines, for the parser's one-call check.
-    many: re.Pattern[str] = attrs.field(init=False)
+    #: The parser's fast path: the layout the kernel itself prints after ``Key:<TAB>``
+    #: up to the newline, as a regular expression without groups (captures make long
+    #: patterns slow). The value is that text with the blanks around it removed (Name
+    #: keeps them), as on the exact path; the layout admits only valid values, and
+    #: anything else goes through ``pattern`` and gives the same result.
+    fast: Optional[str] = None
+    #: True when ``fast`` excludes everything ``check`` rejects, so the fast path skips it.
+    fast_checked: bool = False
 
-    @many.default
-    def _many(self) -> re.Pattern[str]:
+    @property
+    def many(self) -> re.Pattern[str]:
+        """All values of this kind joined by newlines, for the parser's one-call check."""
+        # Compiled on first use, not at import: importing procstatus stays cheap.
         one = self.pattern.pattern
-        return re.compile(f"(?:{one})(?:\n(?:{one}))*")
+        many = _MANY.get(one)
+        if many is None:
+            many = _MANY[one] = re.compile(f"(?:{one})(?:\n(?:{one}))*")
+        return many
+
+
+_MANY: dict[str, re.Pattern[str]] = {}
 
 
 def _kind(
@@ -96,6 +113,8 @@ def _kind(
     expected: str,
     unit: Optional[str] = None,
     check: Optional[Callable[[str], Optional[str]]] = None,
+    fast: Optional[str] = None,
+    fast_checked: bool = False,
 ) -> Kind:
     return Kind(
         name=name,
@@ -107,6 +126,8 @@ def _kind(
         expected=expected,
         unit=unit,
         check=check,
+        fast=fast,
+        fast_checked=fast_checked,
     )
 
 
@@ -198,6 +219,7 @@ KB = _kind(
     "int",
     "a decimal number of at most 20 digits followed by ' kB'",
     unit="bytes",
+    fast=r" *[0-9]{1,20} kB",  # right-aligned in 8 columns
 )
 BYTES = _kind(
     "bytes",
@@ -208,8 +230,9 @@ BYTES = _kind(
     "int",
     "a decimal number of at most 20 digits followed by ' bytes'",
     unit="bytes",
+    fast=r" *[0-9]{1,20} bytes",
 )
-INT = _kind("int", _U64, int, str, "0", "int", "a decimal number of at most 20 digits")
+INT = _kind("int", _U64, int, str, "0", "int", "a decimal number of at most 20 digits", fast=_U64)
 BOOL = _kind(
     "bool",
     "[01]",
@@ -218,6 +241,7 @@ BOOL = _kind(
     "0",
     "bool",
     "0 or 1",
+    fast="[01]",
 )
 OCTAL = _kind(
     "octal",
@@ -227,6 +251,7 @@ OCTAL = _kind(
     "0000",
     "int",
     "four octal digits starting with 0",
+    fast="0[0-7]{3}",
 )  # "%#04o" (task_state(), Umask)
 PERCENT = _kind(
     "percent",
@@ -236,6 +261,7 @@ PERCENT = _kind(
     "0%",
     "int",
     "a percentage such as 98%",
+    fast="[0-9]{1,3}%",
 )  # "%lu%%" (SleepAVG, 2.6.0 to 2.6.22)
 STATE = _kind(
     "state",
@@ -245,6 +271,7 @@ STATE = _kind(
     "R (running)",
     "TaskState",
     "a letter and a word in parentheses, such as R (running)",
+    fast=r"[^ \t\n] \([^()\n]*\)",
 )
 IDS = _kind(
     "ids",
@@ -255,6 +282,9 @@ IDS = _kind(
     "Ids",
     "four 32-bit ids separated by tabs",
     check=_check_ids,
+    # Ids of at most 9 digits always fit in 32 bits: no range check needed.
+    fast=rf"{_ID9}\t{_ID9}\t{_ID9}\t{_ID9}",
+    fast_checked=True,
 )
 GROUPS = _kind(
     "groups",
@@ -265,6 +295,10 @@ GROUPS = _kind(
     "tuple[int, ...]",
     "32-bit group ids separated by spaces",
     check=_check_ids,
+    # "%u " per group; since 4.9 a lone " " when there are none. Four groups per
+    # repetition: the engine's cost is per repetition, and lists can be long.
+    fast=rf"(?:{_ID9} {_ID9} {_ID9} {_ID9} )*(?:{_ID9} )* ?",
+    fast_checked=True,
 )
 TAB_LIST = _kind(
     "tab_list",
@@ -274,6 +308,7 @@ TAB_LIST = _kind(
     "0",
     "tuple[int, ...]",
     "one or more decimal ids separated by tabs",
+    fast=rf"{_U32}(?:\t{_U32})*",
 )
 SIGQ = _kind(
     "sigq",
@@ -283,6 +318,7 @@ SIGQ = _kind(
     "0/0",
     "SigQ",
     "two decimal numbers separated by '/'",
+    fast=rf"{_U64}/{_U64}",
 )
 HEX_MASK = _kind(
     "hex_mask",
@@ -292,6 +328,7 @@ HEX_MASK = _kind(
     "0",
     "int",
     "at most 64 lower-case hexadecimal digits",
+    fast="[0-9a-f]{1,64}",
 )
 HEX_NUMBER = _kind(
     "hex_number",
@@ -301,6 +338,7 @@ HEX_NUMBER = _kind(
     "0x0",
     "int",
     "0x followed by at most 16 lower-case hexadecimal digits",
+    fast="0x[0-9a-f]{1,16}",
 )
 HEX_WORDS = _kind(
     "hex_words",
@@ -310,6 +348,7 @@ HEX_WORDS = _kind(
     "0",
     "frozenset[int]",
     "comma-separated 32-bit words of lower-case hexadecimal digits",
+    fast="[0-9a-f]{1,8}(?:,[0-9a-f]{8}){0,1023}",
 )
 RANGE_LIST = _kind(
     "range_list",
@@ -320,6 +359,8 @@ RANGE_LIST = _kind(
     "frozenset[int]",
     "ascending numbers and ranges such as 0-3,8 separated by commas",
     check=_check_ranges,
+    # A regular expression cannot see a range running backwards: the fast path runs the check.
+    fast="(?:[0-9]{1,5}(?:-[0-9]{1,5})?(?:,[0-9]{1,5}(?:-[0-9]{1,5})?)*)?",
 )
 WORDS = _kind(
     "words",
@@ -329,8 +370,18 @@ WORDS = _kind(
     "",
     "tuple[str, ...]",
     "words separated by spaces",
+    fast=r"(?:[^ \t\n]+ )*",  # "%s " per feature
 )
-TEXT = _kind("text", "(?s:.*)", str, str, "", "str", "any text")
+TEXT = _kind(
+    "text",
+    "(?s:.*)",
+    str,
+    str,
+    "",
+    "str",
+    "any text",
+    fast=r"[^\n]*",  # any line
+)
 
 
 def _unescape_name(text: str) -> str:
@@ -353,4 +404,6 @@ NAME = _kind(
     "",
     "str",
     "any text in which a backslash starts \\n or \\\\",
+    # Exactly one tab after "Name:"; every other blank belongs to the name.
+    fast=r"[^\\\n]*(?:\\[n\\][^\\\n]*)*",
 )

@@ -15,6 +15,8 @@ __all__ = ["Memory", "ProcStatus"]
 
 T = TypeVar("T")
 
+_NOT_YET: Any = object()  # not converted yet (None is a value: absent)
+
 
 @attrs.frozen(kw_only=True)
 class Memory:
@@ -181,10 +183,18 @@ class ProcStatus(Mapping[str, Any]):
     # Mapping protocol, by kernel name.
 
     def __getitem__(self, key: str) -> Any:
-        try:
-            return self._converted[key]
-        except KeyError:
-            pass
+        value = self._converted.get(key, _NOT_YET)
+        return self._convert(key) if value is _NOT_YET else value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get would raise and catch a KeyError for every absent line,
+        # and attributes read through here: this is the hot path of a read.
+        value = self._converted.get(key, _NOT_YET)
+        if value is not _NOT_YET:
+            return value
+        return self._convert(key) if key in self._raw else default
+
+    def _convert(self, key: str) -> Any:
         text = self._raw[key]
         spec = FIELDS.get(key)
         value = text if spec is None else spec.kind.convert(text)

@@ -175,7 +175,10 @@ def _read(path: str, root: str, pid: int, tid: Optional[int], *, check_root: boo
         raise _translate(exc, path, root, pid, tid, check_root=check_root) from exc
     try:
         data = os.read(fd, _CHUNK)
-        if data:
+        # A short read is the end of the file: procfs hands the whole text of a
+        # single_open() seq_file to one read when it fits (fs/seq_file.c), and a
+        # regular file (fake trees) returns less only at its end. Saves a syscall.
+        if len(data) == _CHUNK:
             more = os.read(fd, _CHUNK)
             if more:
                 chunks = [data, more]

@@ -13,11 +13,8 @@ forked copy) is not in it. See docs/peak.md.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
-import json
 import os
-import shlex
 import signal
 import sys
 import threading
@@ -95,7 +92,11 @@ _ptrace_cache: list[_PtraceFunction] = []
 
 
 def _ptrace() -> _PtraceFunction:
-    # Loaded before the fork so that the child only calls it.
+    # Loaded before the fork so that the child only calls it. ctypes, json and
+    # shlex are imported where they are used, so that `import procstatus` stays
+    # cheap for programs that never run a command (docs/performance.md).
+    import ctypes
+
     if not _ptrace_cache:
         libc = ctypes.CDLL(None, use_errno=True)
         function = libc.ptrace
@@ -146,6 +147,8 @@ def run_command(argv: Sequence[str]) -> RunResult:
 def _child(
     command: tuple[str, ...], ptrace: _PtraceFunction, errors_read: int, errors_write: int
 ) -> None:  # pragma: no cover - runs in the forked child
+    import ctypes  # loaded by _ptrace() before the fork
+
     code = _STATUS_TRACE_FAILED
     try:
         os.close(errors_read)
@@ -169,6 +172,8 @@ def _child(
 
 def _follow(pid: int, ptrace: _PtraceFunction) -> tuple[int, Optional[tuple[int, bool]], bool]:
     """Trace ``pid`` until it dies: (wait status, (peak, exact) at its exit stop, exec'd?)."""
+    import ctypes  # loaded by _ptrace()
+
     options_set = own_stop_seen = execed = False
     peak: Optional[tuple[int, bool]] = None
     while True:
@@ -255,6 +260,8 @@ def _peak_of_other_threads(pid: int) -> int:
 def _is_group_stop(pid: int, ptrace: _PtraceFunction) -> bool:
     # man 2 ptrace: PTRACE_GETSIGINFO fails with EINVAL in a group-stop, and
     # succeeds in a signal-delivery-stop.
+    import ctypes
+
     siginfo = ctypes.create_string_buffer(128)
     if ptrace(_PTRACE_GETSIGINFO, pid, None, ctypes.addressof(siginfo)) == 0:
         return False
@@ -340,6 +347,8 @@ def _child_failure(command: tuple[str, ...], errors_read: int, status: int) -> O
 
 def format_run_result(result: RunResult) -> str:
     """The human report of ``procstatus run``: several lines, no trailing newline."""
+    import shlex
+
     if result.signal is None:
         status = str(result.exit_code)
     else:
@@ -381,6 +390,8 @@ def run_cli(
         print(f"procstatus run: {argv[0]}: {e.strerror}", file=sys.stderr)
         return _STATUS_CANNOT_RUN
     if json_output:
+        import json
+
         print(json.dumps(result.to_json_dict()), file=out)
     else:
         print(format_run_result(result), file=out)

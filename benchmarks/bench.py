@@ -1,0 +1,269 @@
+"""Benchmark procstatus against the raw read of the file and against psutil (issue 6).
+
+Run from the repository: ``python benchmarks/bench.py`` (full: about a minute),
+``python benchmarks/bench.py --quick`` (a few rounds, for CI). psutil is optional
+(``pip install -e .[bench]``); without it the psutil rows and their targets are
+skipped. Every figure is the median over rounds; the jobs of one round run one
+after the other, so machine noise falls on all of them alike, and only the
+ratios of one run are compared: absolute times differ between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import NamedTuple, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+import procstatus  # noqa: E402  (after the path set-up, to bench this checkout)
+
+STATUS = "/proc/self/status"
+PSUTIL_ATTRS = ["memory_info", "status", "uids", "gids", "num_ctx_switches", "num_threads"]
+
+
+class Job(NamedTuple):
+    name: str
+    run: Callable[[], object]
+
+
+class Target(NamedTuple):
+    what: str
+    job: str
+    against: str
+    limit: float
+
+
+TARGETS = [
+    Target("read_pid vs psutil oneshot", "read_pid", "psutil oneshot", 0.5),
+    Target("read_pid vs raw read", "read_pid", "raw read", 3.0),
+    Target("read_memory vs psutil memory_info", "read_memory", "psutil memory_info", 1.0),
+    Target("iter_processes vs psutil process_iter", "iter_processes", "psutil process_iter", 0.5),
+    Target("import procstatus vs import attrs", "import procstatus", "import attrs", 1.3),
+    Target("parse_status 10x text vs 1x", "parse_status 10x", "parse_status typical", 11.0),
+]
+
+
+def raw_read() -> bytes:
+    fd = os.open(STATUS, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
+def with_groups(text: bytes, count: int) -> bytes:
+    """The text with its Groups line replaced by ``count`` groups (as 4.9+ prints them)."""
+    groups = b"".join(b"%d " % (1000 + number) for number in range(count))
+    head, _, rest = text.partition(b"\nGroups:")
+    _, _, tail = rest.partition(b"\n")
+    return head + b"\nGroups:\t" + groups + b"\n" + tail
+
+
+def ten_times(text: bytes) -> bytes:
+    """A text ten times as long, of the same shape: the Groups line takes the extra length."""
+    count = 0
+    grown = text
+    while len(grown) < 10 * len(text):
+        count += 50
+        grown = with_groups(text, count)
+    return grown
+
+
+def local_jobs() -> list[Job]:
+    pid = os.getpid()
+    typical = raw_read()
+    large = with_groups(typical, 300)
+    big = ten_times(typical)
+    changing = [typical, _vary_rss(typical)]
+    turn = [0]
+
+    def parse_changing() -> object:
+        turn[0] ^= 1
+        return procstatus.parse_memory(changing[turn[0]])
+
+    def read_pid_and_fields() -> object:
+        status = procstatus.read_pid(pid)
+        return (status.name, status.state, status.rss, status.peak_rss, status.threads)
+
+    return [
+        Job("raw read", raw_read),
+        Job("parse_status typical", lambda: procstatus.parse_status(typical)),
+        Job("parse_status large", lambda: procstatus.parse_status(large)),
+        Job("parse_status 10x", lambda: procstatus.parse_status(big)),
+        Job("parse_memory typical", lambda: procstatus.parse_memory(typical)),
+        Job("parse_memory, values changing", parse_changing),
+        Job("read_pid", lambda: procstatus.read_pid(pid)),
+        Job("read_pid + 5 fields", read_pid_and_fields),
+        Job("read_memory", lambda: procstatus.read_memory(pid)),
+        Job("iter_processes", lambda: list(procstatus.iter_processes())),
+    ]
+
+
+def _vary_rss(text: bytes) -> bytes:
+    # The same text with VmRSS one kB higher: defeats parse_memory's reuse of the last Memory.
+    head, _, rest = text.partition(b"\nVmRSS:")
+    value, _, tail = rest.partition(b" kB\n")
+    return head + b"\nVmRSS:\t" + b"%8d" % (int(value) + 1) + b" kB\n" + tail
+
+
+def psutil_jobs(psutil: ModuleType) -> list[Job]:
+    reused = psutil.Process()
+
+    def oneshot() -> object:
+        process = psutil.Process()
+        with process.oneshot():
+            return (
+                process.memory_info(),
+                process.status(),
+                process.uids(),
+                process.gids(),
+                process.num_ctx_switches(),
+                process.num_threads(),
+            )
+
+    return [
+        Job("psutil oneshot", oneshot),
+        Job("psutil memory_info", reused.memory_info),
+        Job("psutil process_iter", lambda: list(psutil.process_iter(PSUTIL_ATTRS))),
+    ]
+
+
+def calibrate(job: Job, seconds: float) -> int:
+    """How many calls take at least ``seconds``."""
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            job.run()
+        if time.perf_counter() - start >= seconds or number >= 1 << 20:
+            return number
+        number *= 2
+
+
+def time_jobs(jobs: list[Job], rounds: int, seconds: float) -> dict[str, float]:
+    numbers = {job.name: calibrate(job, seconds) for job in jobs}
+    samples: dict[str, list[float]] = {job.name: [] for job in jobs}
+    for _ in range(rounds):
+        for job in jobs:  # interleaved: a noisy moment hits every job, not just one
+            number = numbers[job.name]
+            run = job.run
+            start = time.perf_counter()
+            for _ in range(number):
+                run()
+            samples[job.name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def time_imports(runs: int) -> dict[str, float]:
+    """Wall time of a fresh interpreter importing each module, median over runs.
+
+    Byte code goes to a private cache directory (PYTHONPYCACHEPREFIX), filled by
+    a first run, so both sides load compiled modules as an installed package does.
+    """
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, PYTHONPYCACHEPREFIX=cache, PYTHONPATH=str(ROOT / "src"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        commands = {
+            "import procstatus": [sys.executable, "-c", "import procstatus"],
+            "import attrs": [sys.executable, "-c", "import attrs"],
+            "python -c pass": [sys.executable, "-c", "pass"],
+        }
+        for command in commands.values():
+            subprocess.run(command, env=env, check=True)
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, command in commands.items():
+                start = time.perf_counter()
+                subprocess.run(command, env=env, check=True)
+                samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def load_psutil() -> Optional[ModuleType]:
+    try:
+        return importlib.import_module("psutil")
+    except ImportError:
+        return None
+
+
+def show(seconds: float) -> str:
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:9.2f} ms"
+    return f"{seconds * 1e6:9.2f} us"
+
+
+def render(medians: dict[str, float], psutil: Optional[ModuleType]) -> tuple[str, bool]:
+    floor = medians["raw read"]
+    lines = [f"{'job':34} {'median':>12} {'x raw read':>11}", "-" * 59]
+    for name, seconds in medians.items():
+        lines.append(f"{name:34} {show(seconds)} {seconds / floor:10.2f}x")
+    lines += ["", f"{'target':40} {'ratio':>7} {'limit':>7}  result", "-" * 66]
+    all_met = True
+    for target in TARGETS:
+        if target.job not in medians or target.against not in medians:
+            lines.append(f"{target.what:40} {'-':>7} {target.limit:6.1f}x  SKIPPED (no psutil)")
+            continue
+        ratio = medians[target.job] / medians[target.against]
+        met = ratio <= target.limit
+        all_met = all_met and met
+        result = "PASS" if met else "MISS"
+        lines.append(f"{target.what:40} {ratio:6.2f}x {target.limit:6.1f}x  {result}")
+    if psutil is None:
+        lines.append(
+            "psutil is not installed: its rows and targets were skipped (pip install .[bench])"
+        )
+    return "\n".join(lines), all_met
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"Linux {platform.release()}, {cpu}, {os.cpu_count()} CPUs"
+    )
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few short rounds (for CI)")
+    args = parser.parse_args(argv)
+    rounds, seconds, import_runs = (3, 0.005, 3) if args.quick else (21, 0.05, 40)
+
+    psutil = load_psutil()
+    jobs = local_jobs() + (psutil_jobs(psutil) if psutil is not None else [])
+    for job in jobs:
+        job.run()  # warm up: parse_status and parse_memory learn the shapes of this machine
+        job.run()
+    print(machine())
+    if psutil is not None:
+        print(f"psutil {psutil.__version__}")
+    print(f"{'quick' if args.quick else 'full'} mode: {rounds} rounds\n")
+    medians = time_jobs(jobs, rounds, seconds)
+    medians.update(time_imports(import_runs))
+    table, all_met = render(medians, psutil)
+    print(table)
+    print("\nevery target met" if all_met else "\nsome targets missed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
