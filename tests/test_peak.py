@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -102,13 +103,24 @@ def test_track_peak_sees_the_window_only() -> None:
     assert after < before + 10 * MiB
 
 
+def hold_resident(size: int) -> int:
+    """Make ``size`` bytes resident, then give them back; returns ``size``.
+
+    A fresh anonymous mapping with every page written: unlike ``b"x" * size``,
+    it cannot land in heap pages the allocator kept resident from an earlier
+    allocation (glibc raises its mmap threshold after freeing a large block).
+    """
+    with mmap.mmap(-1, size) as memory:
+        for offset in range(0, size, mmap.PAGESIZE):
+            memory[offset] = 1
+    return size
+
+
 def test_nested_windows_keep_their_own_peaks() -> None:
     with procstatus.track_peak() as outer:
-        data = b"x" * (48 * MiB)
-        del data
+        hold_resident(48 * MiB)
         with procstatus.track_peak() as inner:  # resets VmHWM: outer must not lose 48 MB
-            small = b"x" * (16 * MiB)
-            del small
+            hold_resident(16 * MiB)
     assert abs(inner.peak_increase - 16 * MiB) < SLACK
     assert outer.peak_increase > 48 * MiB - SLACK
     assert outer.peak_rss >= inner.peak_rss
@@ -116,8 +128,7 @@ def test_nested_windows_keep_their_own_peaks() -> None:
 
 def test_reset_peak_inside_a_window_does_not_erase_its_peak() -> None:
     with procstatus.track_peak() as window:
-        data = b"x" * (32 * MiB)
-        del data
+        hold_resident(32 * MiB)
         procstatus.reset_peak()
     assert window.peak_increase > 32 * MiB - SLACK
 
@@ -129,8 +140,7 @@ def test_decorator_measures_every_call() -> None:
 
     @window
     def allocate(size: int) -> int:
-        data = b"x" * size
-        return len(data)
+        return hold_resident(size)
 
     assert allocate(24 * MiB) == 24 * MiB
     assert allocate(8 * MiB) == 8 * MiB

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Generic, Optional, TypeVar, overload
-
-import attrs
+from typing import Any, Generic, NamedTuple, Optional, TypeVar, overload
 
 from ._errors import StatusParseError
 from ._fields import BY_ATTRIBUTE, FIELDS, MEMORY_FIELDS
@@ -18,8 +16,7 @@ T = TypeVar("T")
 _NOT_YET: Any = object()  # not converted yet (None is a value: absent)
 
 
-@attrs.frozen(kw_only=True)
-class Memory:
+class Memory(NamedTuple):
     """The memory lines of a status, in bytes; ``None`` where a line is absent.
 
     The kernel prints these only for tasks that have an address space, so a
@@ -29,6 +26,11 @@ class Memory:
 
     RSS counts pages shared with other processes in each of them: adding up
     ``rss`` over processes counts shared pages more than once.
+
+    A named tuple, like psutil's ``memory_info()`` and ``os.stat_result``, rather
+    than an attrs class: it is built in C, which makes ``read_memory()`` in a
+    sampling loop several microseconds cheaper (docs/performance.md). Read it by
+    name; ``_replace()`` makes a changed copy.
     """
 
     #: VmPeak: the largest virtual size so far.
