@@ -77,9 +77,7 @@ def test_model_attributes_are_exactly_the_table_attributes() -> None:
 
 
 def test_memory_fields_are_the_kb_rows_in_print_order() -> None:
-    assert list(Memory._fields) == [
-        spec.attribute for spec in MEMORY_FIELDS
-    ]
+    assert list(Memory._fields) == [spec.attribute for spec in MEMORY_FIELDS]
     assert all(spec.unit == "bytes" for spec in MEMORY_FIELDS)
 
 
