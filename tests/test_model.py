@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
@@ -197,6 +198,9 @@ REJECTED: list[tuple[str, dict[str, Any], str]] = [
     ("name-text", {"pid": "seven"}, "line 3 (Pid): expected a decimal number"),
     ("cpus-allowed-negative", {"cpus_allowed": frozenset({-1})}, "line 10 (Cpus_allowed)"),
     ("rss-float", {"rss": 1024.0}, "line 6 (VmRSS)"),
+    ("name-number", {"name": 5}, "line 1 (Name): cannot write 5"),
+    ("words-as-text", {"x86_thread_features": "abc"}, "line 10 (x86_Thread_features): cannot"),
+    ("groups-as-text", {"groups": "12"}, "line 10 (Groups): cannot write '12'"),
 ]
 
 
@@ -217,3 +221,7 @@ def test_replace_rejects_values_the_kernel_cannot_print(
 def test_replace_does_not_check_invariants(status: ProcStatus) -> None:
     # A status below its own peak is what check_invariants() is for; replace() allows it.
     assert status.replace(peak_rss=0).peak_rss == 0
+
+
+def test_a_status_pickles_to_an_equal_status(status: ProcStatus) -> None:
+    assert pickle.loads(pickle.dumps(status)) == status

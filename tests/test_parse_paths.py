@@ -208,3 +208,31 @@ def test_parse_memory_gives_back_the_same_memory_for_the_same_lines() -> None:
     assert first == Memory(peak_size=8192, rss=4096)
     assert again is first
     assert changed == Memory(peak_size=8192, rss=5120)
+
+
+def test_a_longer_memory_block_is_not_hidden_by_a_shorter_one() -> None:
+    text = "Name:\tx\nVmPeak:\t    8 kB\nVmSize:\t    8 kB\nVmRSS:\t    4 kB\n"
+    short = _parse._memory_block(("VmPeak", "VmSize"))
+    full = _parse._memory_block(("VmPeak", "VmSize", "VmRSS"))
+
+    memory = _parse._parse_known_memory_block(text, (short, full))
+
+    assert memory == Memory(peak_size=8192, size=8192, rss=4096)
+
+
+def test_a_template_pushed_out_of_the_cache_can_be_learned_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_parse, "_templates", ())
+    monkeypatch.setattr(_parse, "_seen_shapes", {})
+    texts = [f"Name:\tx\nPid:\t1\nExtra{n}:\tyes\n" for n in range(_parse._MAX_TEMPLATES + 1)]
+    for text in texts:  # the second sighting of each makes its template
+        parse_status(text)
+        parse_status(text)
+    first_keys = ("Name", "Pid", "Extra0")
+    assert first_keys not in [template.keys for template in _parse._templates]  # pushed out
+
+    parse_status(texts[0])
+    parse_status(texts[0])
+
+    assert first_keys in [template.keys for template in _parse._templates]

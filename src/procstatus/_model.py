@@ -217,7 +217,12 @@ class ProcStatus(Mapping[str, Any]):
             return NotImplemented
         return list(self._raw) == list(other._raw) and all(self[k] == other[k] for k in self._raw)
 
-    __hash__ = None  # type: ignore[assignment]  # equal statuses are mutable-free but unhashable
+    __hash__ = None  # type: ignore[assignment]  # immutable, but unhashable like the dicts it resembles
+
+    def __reduce__(self) -> tuple[type[ProcStatus], tuple[dict[str, str]]]:
+        # Pickle the texts alone: the parser's fast path may hold them as a view
+        # on the whole text and its compiled layout.
+        return (ProcStatus, (dict(self._raw),))
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -277,13 +282,21 @@ class ProcStatus(Mapping[str, Any]):
         return parse_status(format_fields(fields))
 
 
+#: Kinds whose value is a collection: a str there would be taken apart character
+#: by character (x86_thread_features="abc" would become ("a", "b", "c")).
+_COLLECTION_TYPES = ("tuple", "frozenset", "Ids", "SigQ")
+
+
 def _check_renders(key: str, value: Any, line: int) -> None:
-    # A value of the wrong type (a float for a kB field, a negative CPU number)
-    # cannot even be written; say so the way a bad line in a text is reported.
+    # A value of the wrong type (a float for a kB field, a negative CPU number, a
+    # number for the name) cannot even be written; say so the way a bad line in
+    # a text is reported.
     kind = FIELDS[key].kind
     try:
+        if isinstance(value, str) and kind.python_type.startswith(_COLLECTION_TYPES):
+            raise TypeError(f"a str is not a {kind.python_type}")
         kind.render(value)
-    except (TypeError, ValueError, OverflowError) as error:
+    except (TypeError, ValueError, OverflowError, AttributeError) as error:
         raise StatusParseError(
             f"cannot write {value!r} as {kind.expected} ({error})",
             line=line,

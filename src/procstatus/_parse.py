@@ -187,22 +187,23 @@ def _check(raw: dict[str, str], lines: list[str]) -> None:
     for kind, keys in _GROUPS:
         # Absent fields stand in with a valid filler, so that one call checks them all.
         joined = "\n".join(map(raw.get, keys, repeat(kind.filler)))
-        if kind.many.fullmatch(joined) is None or kind.check is not None:
-            problems.extend(_problems(kind, keys, raw, lines))
+        all_match = kind.many.fullmatch(joined) is not None
+        if not all_match or kind.check is not None:
+            problems.extend(_problems(kind, keys, raw, lines, all_match=all_match))
     if problems:
         number, key, reason = min(problems)  # report the first bad line of the text
         raise StatusParseError(reason, line=number, field=key, text=lines[number - 1])
 
 
 def _problems(
-    kind: Kind, keys: tuple[str, ...], raw: dict[str, str], lines: list[str]
+    kind: Kind, keys: tuple[str, ...], raw: dict[str, str], lines: list[str], *, all_match: bool
 ) -> list[tuple[int, str, str]]:
     problems = []
     for key in keys:
         text = raw.get(key)
         if text is None:
             continue
-        if kind.pattern.fullmatch(text) is None:
+        if not all_match and kind.pattern.fullmatch(text) is None:
             problems.append((_line_number(lines, key), key, f"expected {kind.expected}"))
         elif kind.check is not None:
             reason = kind.check(text)
@@ -223,8 +224,8 @@ class _Template(NamedTuple):
     """One whole-text regular expression for one shape: these keys, in this order."""
 
     keys: tuple[str, ...]
-    #: The position of each key, for lookups.
-    positions: dict[str, int]
+    #: The same keys as a set, for lookups.
+    key_set: frozenset[str]
     pattern: re.Pattern[str]
     #: The values whose kind's fast layout does not make the kind's check: the
     #: pattern's group that captures the value, and the check.
@@ -245,8 +246,7 @@ def _template(keys: tuple[str, ...]) -> _Template:
             layout = f"({layout})"
             checks.append((len(checks) + 1, kind.check))
         layouts.append(f"{re.escape(key)}:\t{layout}\n")
-    positions = {key: position for position, key in enumerate(keys)}
-    return _Template(keys, positions, re.compile("".join(layouts)), tuple(checks))
+    return _Template(keys, frozenset(keys), re.compile("".join(layouts)), tuple(checks))
 
 
 def _parse_known_shape(text: str, templates: tuple[_Template, ...]) -> Optional[Mapping[str, str]]:
@@ -280,7 +280,7 @@ class _TextValues(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         value = self._values.get(key)
         if value is None:
-            if key not in self._template.positions:
+            if key not in self._template.key_set:
                 raise KeyError(key)
             value = self._values[key] = _cut(self._text, key)
         return value
@@ -292,7 +292,7 @@ class _TextValues(Mapping[str, str]):
         return len(self._template.keys)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._template.positions
+        return key in self._template.key_set
 
 
 def _cut(text: str, key: str) -> str:
@@ -316,6 +316,9 @@ def _learn_shape(keys: tuple[str, ...]) -> None:
     global _templates  # noqa: PLW0603  (a cache; replaced whole, so readers need no lock)
     if not _second_sighting(_seen_shapes, keys):
         return
+    if len(_templates) == _MAX_TEMPLATES:
+        # The oldest template goes; forget its sighting so it can come back.
+        _seen_shapes.pop(_templates[0].keys, None)
     _templates = (*_templates[1 - _MAX_TEMPLATES :], _template(keys))
 
 
@@ -340,11 +343,14 @@ def _second_sighting(seen: dict[tuple[str, ...], bool], key: tuple[str, ...]) ->
 
 
 class _MemoryBlock:
-    """The memory lines of one shape, in print order: their Memory attributes and pattern."""
+    """The memory lines of one shape, in print order: their names, Memory attributes and pattern."""
 
-    __slots__ = ("attributes", "last", "pattern")
+    __slots__ = ("attributes", "last", "names", "pattern")
 
-    def __init__(self, attributes: tuple[str, ...], pattern: re.Pattern[str]) -> None:
+    def __init__(
+        self, names: tuple[str, ...], attributes: tuple[str, ...], pattern: re.Pattern[str]
+    ) -> None:
+        self.names = names
         self.attributes = attributes
         self.pattern = pattern
         #: The block last matched and its Memory. Sampling loops mostly see the same
@@ -379,7 +385,7 @@ def _parse_known_memory_block(text: str, blocks: tuple[_MemoryBlock, ...]) -> Op
             memory = Memory(**dict(zip(block.attributes, in_bytes)))
             block.last = (text[start:end], memory)
         if _MEMORY_LINE.search(text, 0, start) or _MEMORY_LINE.search(text, end - 1):
-            return None  # a memory line outside the block, or another look-alike
+            continue  # a memory line outside the block: a longer block, or the exact path
         return memory
     return None
 
@@ -391,6 +397,8 @@ def _learn_memory_block(memory: Memory) -> None:
     )
     if names[0] != "VmPeak" or not _second_sighting(_seen_blocks, names):
         return
+    if len(_blocks) == _MAX_TEMPLATES:
+        _seen_blocks.pop(_blocks[0].names, None)  # as for _templates
     _blocks = (*_blocks[1 - _MAX_TEMPLATES :], _memory_block(names))
 
 
@@ -398,4 +406,4 @@ def _memory_block(names: tuple[str, ...]) -> _MemoryBlock:
     # KB's fast layout, but capturing the digits, which is all the conversion needs
     # (16 groups cost little; it is repetitions after many groups that do).
     pattern = re.compile("".join(f"{name}:\t *([0-9]{{1,20}}) kB\n" for name in names))
-    return _MemoryBlock(tuple(FIELDS[name].attribute or "" for name in names), pattern)
+    return _MemoryBlock(names, tuple(FIELDS[name].attribute or "" for name in names), pattern)

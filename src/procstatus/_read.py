@@ -17,13 +17,11 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Optional
+from typing import Optional, Union
 
 from ._errors import ProcessNotFoundError, ProcfsNotFoundError, ProcfsPermissionError
+from ._model import Memory, ProcStatus
 from ._parse import parse_memory, parse_status
-
-if TYPE_CHECKING:
-    from ._model import Memory, ProcStatus
 
 __all__ = ["iter_processes", "read_memory", "read_pid", "read_task", "thread_ids"]
 
@@ -45,7 +43,7 @@ _GONE = frozenset({errno.ENOENT, errno.ESRCH, errno.ENOTDIR})
 _DENIED = frozenset({errno.EACCES, errno.EPERM})
 
 
-def read_pid(pid: int, root: str | os.PathLike[str] = "/proc") -> ProcStatus:
+def read_pid(pid: int, root: Union[str, os.PathLike[str]] = "/proc") -> ProcStatus:
     """Read and parse ``<root>/<pid>/status``.
 
     ``pid`` may also be the id of a thread that is not a thread group leader:
@@ -63,11 +61,11 @@ def read_pid(pid: int, root: str | os.PathLike[str] = "/proc") -> ProcStatus:
     return parse_status(_read(f"{root}/{pid}/status", root, pid, None))
 
 
-def read_memory(pid: int, root: str | os.PathLike[str] = "/proc") -> Optional[Memory]:
+def read_memory(pid: int, root: Union[str, os.PathLike[str]] = "/proc") -> Optional[Memory]:
     """Read only the memory lines of ``<root>/<pid>/status``, in bytes.
 
     ``None`` for a kernel thread or a zombie (they have no memory lines). Meant for
-    sampling loops: one open, one or two reads and a close per call. Raises what
+    sampling loops: one open, one read and a close per call. Raises what
     :func:`read_pid` raises.
     """
     # Same code as read_pid, repeated rather than shared: one call level less per sample.
@@ -78,7 +76,7 @@ def read_memory(pid: int, root: str | os.PathLike[str] = "/proc") -> Optional[Me
     return parse_memory(_read(f"{root}/{pid}/status", root, pid, None))
 
 
-def read_task(pid: int, tid: int, root: str | os.PathLike[str] = "/proc") -> ProcStatus:
+def read_task(pid: int, tid: int, root: Union[str, os.PathLike[str]] = "/proc") -> ProcStatus:
     """Read and parse the status of thread ``tid`` of process ``pid``.
 
     That is ``<root>/<pid>/task/<tid>/status``: the thread's own name, state,
@@ -94,7 +92,7 @@ def read_task(pid: int, tid: int, root: str | os.PathLike[str] = "/proc") -> Pro
     return parse_status(_read(f"{root}/{pid}/task/{tid}/status", root, pid, tid))
 
 
-def thread_ids(pid: int, root: str | os.PathLike[str] = "/proc") -> list[int]:
+def thread_ids(pid: int, root: Union[str, os.PathLike[str]] = "/proc") -> list[int]:
     """The thread ids of process ``pid``, sorted (the entries of ``<root>/<pid>/task``).
 
     The list is a snapshot: threads may start or end right after it is taken.
@@ -115,7 +113,7 @@ def thread_ids(pid: int, root: str | os.PathLike[str] = "/proc") -> list[int]:
 
 
 def iter_processes(
-    root: str | os.PathLike[str] = "/proc",
+    root: Union[str, os.PathLike[str]] = "/proc",
     *,
     on_error: Optional[Callable[[int, OSError], None]] = None,
 ) -> Iterator[ProcStatus]:
