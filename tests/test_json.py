@@ -80,6 +80,41 @@ def test_name_bytes_that_are_not_utf8_become_replacement_characters() -> None:
     assert json.dumps(result) == '{"Name": "ab\\ufffd\\ufffd"}'
 
 
+UNICODE_CASES: list[tuple[str, str | bytes, dict[str, Any]]] = [
+    ("unknown-key-and-value", b"Foo\xfe:\t\xff\n", {"Foo\ufffd": "\ufffd"}),
+    (
+        "text",
+        b"Speculation_Store_Bypass:\tthread \xfevulnerable\n",
+        {"Speculation_Store_Bypass": "thread \ufffdvulnerable"},
+    ),
+    (
+        "state",
+        b"State:\t\xff (sl\xffeeping)\n",
+        {"State": {"letter": "\ufffd", "meaning": "sl\ufffdeeping"}},
+    ),
+    (
+        "words",
+        b"x86_Thread_features:\tsh\xffstk wrss \n",
+        {"x86_Thread_features": ["sh\ufffdstk", "wrss"]},
+    ),
+    # A str may hold any surrogate, not only surrogateescape's U+DC80..U+DCFF.
+    ("str-with-lone-surrogate", "Name:\ta\ud800b\n", {"Name": "a\ufffdb"}),
+    ("valid-utf8-kept", "Name:\tcaf\u00e9 \U0001f600\n".encode(), {"Name": "caf\u00e9 \U0001f600"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in UNICODE_CASES], ids=[c[0] for c in UNICODE_CASES]
+)
+def test_every_string_is_valid_unicode(text: str | bytes, expected: dict[str, Any]) -> None:
+    # Every key and string value, not only Name: json.dumps would write a lone
+    # surrogate as a "\udcff" escape, which is not valid JSON text.
+    result = to_json_dict(parse_status(text))
+    assert result == expected
+    # A lone surrogate would fail to encode as UTF-8.
+    assert json.loads(json.dumps(result, ensure_ascii=False).encode("utf-8")) == expected
+
+
 def test_every_kind_of_the_field_table_has_a_json_form() -> None:
     # A new kind must be given a form on purpose, not fall back to text by accident.
     kinds = {spec.kind.name for spec in FIELDS.values()}

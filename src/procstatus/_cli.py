@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -28,7 +29,7 @@ from ._json import to_json_dict
 from ._kinds import BYTES, KB
 from ._model import ProcStatus
 from ._parse import parse_status
-from ._read import iter_processes, read_memory, read_pid
+from ._read import _list_pids, read_memory, read_pid
 from ._units import show_size
 
 __all__ = ["main", "sparkline"]
@@ -43,9 +44,6 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what `seq 1 1000000 | head -1` gives seq
 
 COMMANDS = ("show", "top", "watch", "run")
-
-# pid_t is a signed 32-bit int (include/linux/types.h): a larger number names no process.
-_PID_MAX = 2**31 - 1
 
 # A status text is about 1.5 KiB; this only stops `--file /dev/zero` from eating memory.
 _FILE_LIMIT = 1 << 20
@@ -76,7 +74,8 @@ commands:
 Options come after the command name; 'procstatus COMMAND --help' tells more.
 
 exit status:
-  0    success (watch: also when stopped with Ctrl-C or when the process exits)
+  0    success (watch: also when the process exits, or when stopped with Ctrl-C
+       after the first sample)
   1    something could not be read: no such process, permission denied, no
        procfs at --root, a --file that is not a status text
   2    bad arguments
@@ -110,6 +109,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             status = _dispatch(args)
         finally:
             sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+    except SystemExit as exit_:
+        # argparse exits for --help, --version and bad arguments (status 2);
+        # main() returns the status instead, as it does for everything else.
+        return _exit_status(exit_.code)
     except BrokenPipeError:
         # Stop writing quietly, the way tools killed by SIGPIPE do; stdout goes to
         # /dev/null so that the interpreter's own flush at exit fails no more.
@@ -130,6 +133,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         )
         return EXIT_INTERNAL
     return status
+
+
+def _exit_status(code: object) -> int:
+    """The exit status ``sys.exit(code)`` gives: None is 0, an int itself, anything else 1."""
+    if code is None:
+        return EXIT_OK
+    return code if isinstance(code, int) else EXIT_FAILURE
 
 
 def _dispatch(args: list[str]) -> int:
@@ -167,6 +177,16 @@ def _pid(text: str) -> int:
     return int(text)
 
 
+def _root(text: str) -> str:
+    # The library refuses "" (it would make "<root>/1/status" the absolute "/1/status")
+    # with a ValueError, as os.open does a NUL (possible only through main(argv)).
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty (the default is /proc)")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("must not contain a NUL character")
+    return text
+
+
 def _positive_int(text: str) -> int:
     try:
         number = int(text)
@@ -190,8 +210,8 @@ def _seconds(text: str) -> float:
 # ---- parsers ---------------------------------------------------------------------------
 
 
-def _add_common(parser: argparse.ArgumentParser, *, json_help: str) -> None:
-    parser.add_argument("--json", action="store_true", help=json_help)
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """--bytes and --root, which show, top and watch share."""
     parser.add_argument(
         "--bytes",
         "-b",
@@ -201,6 +221,7 @@ def _add_common(parser: argparse.ArgumentParser, *, json_help: str) -> None:
     parser.add_argument(
         "--root",
         metavar="PATH",
+        type=_root,
         default="/proc",
         help="where procfs is mounted (default: /proc); e.g. a container's proc seen from the host",
     )
@@ -223,10 +244,12 @@ def _show_parser(prog: str) -> argparse.ArgumentParser:
         nargs="*",
         help="process ids to show (default: procstatus itself)",
     )
-    _add_common(
-        parser,
-        json_help="one JSON object per process (a list when several), keyed by kernel names",
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per process (a list when several), keyed by kernel names",
     )
+    _add_common(parser)
     parser.add_argument(
         "--all",
         "-a",
@@ -252,7 +275,8 @@ def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} top",
         description="The processes using the most memory. Kernel threads (no memory) are left"
-        " out; processes that exit meanwhile or may not be read are skipped.",
+        " out; processes that exit meanwhile, may not be read or whose status cannot be"
+        " parsed are skipped.",
     )
     parser.add_argument(
         "-n",
@@ -268,7 +292,10 @@ def _top_parser() -> argparse.ArgumentParser:
         default="peak",
         help="peak: peak RSS, VmHWM (default); rss: VmRSS; swap: VmSwap; size: VmSize",
     )
-    _add_common(parser, json_help="a JSON list of the processes' full status objects")
+    parser.add_argument(
+        "--json", action="store_true", help="a JSON list of the processes' full status objects"
+    )
+    _add_common(parser)
     return parser
 
 
@@ -296,12 +323,7 @@ def _watch_parser() -> argparse.ArgumentParser:
         default=None,
         help="stop after N samples (default: until Ctrl-C or the process exits)",
     )
-    parser.add_argument(
-        "--bytes", "-b", action="store_true", help="exact sizes in bytes instead of KiB, MiB, GiB"
-    )
-    parser.add_argument(
-        "--root", metavar="PATH", default="/proc", help="where procfs is mounted (default: /proc)"
-    )
+    _add_common(parser)
     return parser
 
 
@@ -379,12 +401,19 @@ def _file_reader(path: str) -> Callable[[], ProcStatus]:
 
 
 def _read_live(pid: int, root: str) -> ProcStatus:
-    if pid > _PID_MAX:
-        raise _CommandError(f"no such process: {pid}")
     try:
         return read_pid(pid, root)
     except (OSError, StatusParseError) as error:
         raise _explain(error, f"{root}/{pid}/status") from None
+    except ValueError:
+        raise _out_of_range(pid) from None
+
+
+def _out_of_range(pid: int) -> _CommandError:
+    # With --root checked by argparse, the only other ValueError of read_pid and
+    # read_memory is their range check (_read._check_id): a number beyond pid_t
+    # names no process, so it gets the same message as one that is not running.
+    return _CommandError(f"no such process: {pid}")
 
 
 def _read_file(path: str) -> ProcStatus:
@@ -432,7 +461,9 @@ def _header(status: ProcStatus, path: Optional[str]) -> str:
         head = f"thread {pid} of process {tgid}: {name}"
     else:
         head = f"process {pid}: {name}"
-    return head if path is None else f"{head}  (from {'<stdin>' if path == '-' else path})"
+    if path is None:
+        return head
+    return f"{head}  (from {'<stdin>' if path == '-' else _printable(path)})"
 
 
 def _summary(status: ProcStatus, exact: bool) -> list[str]:
@@ -482,11 +513,8 @@ _TOP_COLUMNS = (("PEAK RSS", "VmHWM"), ("RSS", "VmRSS"), ("SWAP", "VmSwap"), ("S
 
 def _top(options: argparse.Namespace) -> int:
     key = _SORT_KEYS[options.sort]
-    try:
-        # Kernel threads have no VmRSS line; there is nothing to rank them by.
-        statuses = [status for status in iter_processes(options.root) if "VmRSS" in status]
-    except (OSError, StatusParseError) as error:
-        raise _explain(error, options.root) from None
+    # Kernel threads have no VmRSS line; there is nothing to rank them by.
+    statuses = [status for status in _readable_processes(options.root) if "VmRSS" in status]
     statuses.sort(key=lambda status: (-(status.get(key) or 0), status.get("Pid") or 0))
     chosen = statuses[: options.number]
     if options.json:
@@ -510,6 +538,25 @@ def _top(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _readable_processes(root: str) -> list[ProcStatus]:
+    """Every process under ``root`` whose status can be read and parsed, in pid order.
+
+    Not iter_processes: it raises StatusParseError from the iterator, which ends
+    the scan, and one damaged or unreadable status must cost only its own line.
+    """
+    try:
+        pids = _list_pids(root)  # raises for a root that is not a procfs
+    except OSError as error:
+        raise _explain(error, root) from None
+    statuses = []
+    for pid in pids:
+        try:
+            statuses.append(read_pid(pid, root))
+        except (OSError, StatusParseError):
+            continue  # exited meanwhile, permission denied (hidepid=), EIO, damaged text
+    return statuses
+
+
 def _optional_size(size: Optional[int], exact: bool) -> str:
     return "-" if size is None else show_size(size, exact=exact)
 
@@ -520,8 +567,6 @@ def _optional_size(size: Optional[int], exact: bool) -> str:
 def _watch(options: argparse.Namespace) -> int:
     pid: int = options.pid
     exact: bool = options.bytes
-    if pid > _PID_MAX:
-        raise _CommandError(f"no such process: {pid}")
     width = 12 if exact else 10  # "1023.9 MiB" is 10 characters
     bars = _bars()
     rss_values: list[int] = []
@@ -551,6 +596,8 @@ def _watch(options: argparse.Namespace) -> int:
             if options.count is not None and sample + 1 >= options.count:
                 break
     except KeyboardInterrupt:
+        if not rss_values:
+            raise  # nothing to summarize: an interrupted command (status 130)
         print()  # end the line the terminal's ^C is on
     except _CommandError as error:
         if not rss_values:
@@ -583,6 +630,8 @@ def _samples(pid: int, root: str, interval: float) -> Iterator[Optional[tuple[in
             memory = None
         except (OSError, StatusParseError) as error:
             raise _explain(error, f"{root}/{pid}/status") from None
+        except ValueError:
+            raise _out_of_range(pid) from None
         first = False
         now = time.monotonic()
         if memory is None or memory.rss is None:
@@ -592,8 +641,13 @@ def _samples(pid: int, root: str, interval: float) -> Iterator[Optional[tuple[in
         # VmHWM is absent before 2.6.15; then the current RSS is the best peak known.
         yield memory.rss, memory.rss if memory.peak_rss is None else memory.peak_rss, now
         # Sleep to the next multiple of the interval, so that slow reads do not drift.
+        # Once behind (a read slower than the interval, procstatus stopped with
+        # Ctrl-Z), the missed samples are skipped, not taken back to back.
         due += interval
-        time.sleep(max(0.0, due - time.monotonic()))
+        current = time.monotonic()
+        if due < current:
+            due += math.ceil((current - due) / interval) * interval
+        time.sleep(max(0.0, due - current))
 
 
 def sparkline(values: Sequence[int], bars: str = _BARS) -> str:

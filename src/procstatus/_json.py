@@ -9,6 +9,7 @@ because JavaScript and jq 1.6 read JSON numbers as doubles and would round them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,22 +22,22 @@ if TYPE_CHECKING:
 __all__ = ["to_json_dict"]
 
 
-def _name(value: str) -> str:
-    # parse_status keeps bytes that are not UTF-8 as lone surrogates
-    # (surrogateescape); JSON text must be valid Unicode, so they become U+FFFD.
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+# Any surrogate code point: parse_status keeps bytes that are not UTF-8 as lone
+# surrogates (surrogateescape, one per byte), and a str given to it may hold any.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _as_int(value: int) -> int:
-    return value
+def _text(value: str) -> str:
+    """``value`` as valid Unicode: each surrogate becomes U+FFFD.
+
+    json.dumps would write a lone surrogate as a ``\\udcff`` escape, which is not
+    valid JSON text (RFC 8259 section 8.2) and which strict parsers refuse.
+    """
+    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
-def _as_list(value: tuple[Any, ...]) -> list[Any]:
-    return list(value)
-
-
-def _as_sorted(value: frozenset[int]) -> list[int]:
-    return sorted(value)
+def _words(value: tuple[str, ...]) -> list[str]:
+    return [_text(word) for word in value]
 
 
 def _as_object(value: tuple[int, ...]) -> dict[str, int]:
@@ -44,29 +45,29 @@ def _as_object(value: tuple[int, ...]) -> dict[str, int]:
 
 
 def _state(value: _kinds.TaskState) -> dict[str, str]:
-    return {"letter": value.letter, "meaning": value.meaning}
+    return {"letter": _text(value.letter), "meaning": _text(value.meaning)}
 
 
 #: How a typed value becomes JSON, per kind. None: the text as printed.
 _CONVERTERS: dict[_kinds.Kind, Callable[[Any], Any] | None] = {
-    _kinds.KB: _as_int,  # bytes
-    _kinds.BYTES: _as_int,
-    _kinds.INT: _as_int,
-    _kinds.OCTAL: _as_int,
-    _kinds.PERCENT: _as_int,
+    _kinds.KB: int,  # bytes
+    _kinds.BYTES: int,
+    _kinds.INT: int,
+    _kinds.OCTAL: int,
+    _kinds.PERCENT: int,
     _kinds.BOOL: bool,
     _kinds.STATE: _state,
     _kinds.IDS: _as_object,
     _kinds.SIGQ: _as_object,
-    _kinds.GROUPS: _as_list,
-    _kinds.TAB_LIST: _as_list,
-    _kinds.WORDS: _as_list,
-    _kinds.HEX_WORDS: _as_sorted,
-    _kinds.RANGE_LIST: _as_sorted,
+    _kinds.GROUPS: list,
+    _kinds.TAB_LIST: list,
+    _kinds.WORDS: _words,
+    _kinds.HEX_WORDS: sorted,
+    _kinds.RANGE_LIST: sorted,
     _kinds.HEX_MASK: None,  # up to 128 bits (MIPS signal masks)
     _kinds.HEX_NUMBER: None,  # untag_mask is 0xffffffffffffffff on x86
     _kinds.TEXT: None,
-    _kinds.NAME: _name,
+    _kinds.NAME: _text,
 }
 
 
@@ -74,7 +75,8 @@ def to_json_dict(status: ProcStatus) -> dict[str, Any]:
     """``status`` as JSON-ready values keyed by kernel names, in file order.
 
     Memory is in bytes; see docs/cli.md for the form of every field. Lines the
-    field table does not know are strings, exactly as printed.
+    field table does not know are strings, exactly as printed. Every string, keys
+    included, is valid Unicode: bytes that are not UTF-8 become U+FFFD.
 
     >>> from procstatus import parse_status
     >>> to_json_dict(parse_status("Name:\\tsh\\nState:\\tS (sleeping)\\nVmHWM:\\t 8 kB\\n"))
@@ -84,5 +86,7 @@ def to_json_dict(status: ProcStatus) -> dict[str, Any]:
     for key in status:
         spec = FIELDS.get(key)
         convert = None if spec is None else _CONVERTERS.get(spec.kind)
-        result[key] = status.raw(key) if convert is None else convert(status[key])
+        # Two keys that differ only in bytes that are not UTF-8 become one key here;
+        # the last wins. Such names are damage, not kernel output.
+        result[_text(key)] = _text(status.raw(key)) if convert is None else convert(status[key])
     return result
