@@ -11,9 +11,11 @@ import mmap
 import os
 import subprocess
 import sys
+import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Optional
 
 import attrs
 import pytest
@@ -30,13 +32,26 @@ SRC = str(Path(procstatus.__path__[0]).resolve().parent)
 SITE = str(Path(attrs.__path__[0]).resolve().parent)
 
 # A child that peaks at 300 MB, frees it, says so and waits for its stdin to close.
-PEAKED_THEN_FREED = """
+# Children make memory resident the way hold_resident() below does: a fresh
+# anonymous mapping, every page written, then unmapped, so RSS rises and falls by
+# exactly that much whatever the allocator keeps.
+HOLD_RESIDENT = """
+import mmap
+def hold_resident(size):
+    with mmap.mmap(-1, size) as memory:
+        for offset in range(0, size, mmap.PAGESIZE):
+            memory[offset] = 1
+"""
+
+PEAKED_THEN_FREED = (
+    HOLD_RESIDENT
+    + """
 import sys
-data = b"x" * (300 << 20)   # bytes(...) of a repeated byte is written, so resident
-del data                    # a big block is unmapped when freed: RSS falls back
+hold_resident(300 << 20)
 print("ready", flush=True)
 sys.stdin.read()
 """
+)
 
 
 def _memory(pid: int) -> tuple[int, int]:
@@ -70,21 +85,27 @@ def test_reset_peak_brings_vmhwm_down_to_the_current_rss(peaked_child: int) -> N
 
 
 def test_reset_peak_of_this_process() -> None:
+    hold_resident(64 * MiB)
+    rss, hwm = _memory(os.getpid())
+    assert hwm - rss > 32 * MiB  # the 64 MiB are gone, their peak is not
+
     procstatus.reset_peak()
+
     rss, hwm = _memory(os.getpid())
     assert hwm - rss < 4 * MiB
 
 
 # track_peak in a process that peaked at 200 MB before a 60 MB window.
-WINDOW_AFTER_BIGGER_PEAK = """
+WINDOW_AFTER_BIGGER_PEAK = (
+    HOLD_RESIDENT
+    + """
 import json, procstatus
-early = b"x" * (200 << 20)
-del early
+hold_resident(200 << 20)
 with procstatus.track_peak() as window:
-    data = b"x" * (60 << 20)
-    del data
+    hold_resident(60 << 20)
 print(json.dumps([window.rss_before, window.peak_rss, window.rss_after, window.peak_increase]))
 """
+)
 
 
 def _run_python(code: str) -> list[int]:
@@ -133,6 +154,48 @@ def test_reset_peak_inside_a_window_does_not_erase_its_peak() -> None:
     assert window.peak_increase > 32 * MiB - SLACK
 
 
+def _own_thread_id(tid: int, tmp_path: Path) -> tuple[Optional[int], str]:
+    return tid, "/proc"
+
+
+def _trailing_slash(tid: int, tmp_path: Path) -> tuple[Optional[int], str]:
+    return None, "/proc/"
+
+
+def _symlink_to_proc(tid: int, tmp_path: Path) -> tuple[Optional[int], str]:
+    (tmp_path / "proc").symlink_to("/proc")
+    return None, str(tmp_path / "proc")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [_own_thread_id, _trailing_slash, _symlink_to_proc],
+    ids=["thread-id", "trailing-slash", "symlink"],
+)
+def test_reset_of_our_mm_by_another_name_does_not_erase_a_window_peak(
+    tmp_path: Path, target: Callable[[int, Path], tuple[Optional[int], str]]
+) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert thread.native_id is not None
+        pid, root = target(thread.native_id, tmp_path)
+        with procstatus.track_peak() as window:
+            hold_resident(24 * MiB)
+            procstatus.reset_peak(pid, root=root)
+    finally:
+        stop.set()
+        thread.join()
+    assert window.peak_increase > 24 * MiB - SLACK
+
+
+def test_resets_of_other_processes_and_trees_are_not_ours(tmp_path: Path) -> None:
+    assert not _peak._resets_own_peak(os.getppid(), "/proc")
+    assert not _peak._resets_own_peak(os.getpid(), str(tmp_path))
+    assert not _peak._resets_own_peak(os.getpid(), str(tmp_path / "nowhere"))
+
+
 def test_decorator_measures_every_call() -> None:
     seen: list[procstatus.PeakWindow] = []
 
@@ -162,6 +225,52 @@ def test_figures_are_not_known_before_the_window_closes() -> None:
         window.peak_rss  # noqa: B018
     with pytest.raises(RuntimeError, match=r"^this PeakWindow is already open"), window, window:
         pass
+
+
+def test_window_whose_exit_fails_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail() -> tuple[int, int]:
+        raise OSError(errno.EIO, "Input/output error")
+
+    window = procstatus.track_peak()
+    with pytest.raises(OSError, match="Input/output error"), window:
+        monkeypatch.setattr(_peak, "_own_memory", fail)
+    monkeypatch.undo()
+    assert window not in _peak._open  # later resets do not fold into it
+    with pytest.raises(
+        RuntimeError,
+        match=r"^PeakWindow\.peak_rss is not known: the window is closed without reading VmHWM$",
+    ):
+        window.peak_rss  # noqa: B018
+    with window:  # it can be used again
+        pass
+    assert window.peak_rss > 0
+
+
+def test_one_window_entered_from_two_threads_at_once() -> None:
+    window = procstatus.track_peak()
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def enter() -> None:
+        start.wait()
+        try:
+            window.__enter__()
+        except RuntimeError:
+            outcomes.append("refused")
+        else:
+            outcomes.append("entered")
+
+    threads = [threading.Thread(target=enter) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert sorted(outcomes) == ["entered", "refused"]
+        assert _peak._open.count(window) == 1
+    finally:
+        window.__exit__(None, None, None)
+    assert window not in _peak._open
 
 
 def test_gone_process() -> None:
@@ -246,6 +355,43 @@ def test_track_peak_refuses_to_start_where_the_reset_is_unavailable(
 def test_missing_root(tmp_path: Path) -> None:
     with pytest.raises(procstatus.ProcfsNotFoundError):
         procstatus.reset_peak(1, root=tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "reason"),
+    [
+        (lambda root: None, errno.ENOENT, "proc root does not exist"),
+        (lambda root: root.write_text(""), errno.ENOTDIR, "proc root is not a directory"),
+        (
+            lambda root: root.mkdir(),
+            errno.ENOENT,
+            "proc root holds no process directories (is procfs mounted there?)",
+        ),
+    ],
+    ids=["missing", "regular-file", "empty-directory"],
+)
+def test_roots_that_are_not_a_procfs(
+    tmp_path: Path, make: Callable[[Path], object], code: int, reason: str
+) -> None:
+    # The same errors as the read functions give for these roots.
+    root = tmp_path / "root"
+    make(root)
+    with pytest.raises(procstatus.ProcfsNotFoundError) as caught:
+        procstatus.reset_peak(42, root=root)
+    assert (caught.value.errno, caught.value.strerror, caught.value.filename) == (
+        code,
+        reason,
+        str(root),
+    )
+    with pytest.raises(procstatus.ProcfsNotFoundError) as read:
+        procstatus.read_pid(42, root=root)
+    assert read.value.strerror == reason
+
+
+def test_process_missing_from_a_fake_tree(tmp_path: Path) -> None:
+    (tmp_path / "1").mkdir()
+    with pytest.raises(procstatus.ProcessNotFoundError, match=r"^no such process: process 42$"):
+        procstatus.reset_peak(42, root=tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Optional, TypeVar, Union
 
-from ._errors import (
-    PeakResetUnavailableError,
-    ProcessNotFoundError,
-    ProcfsNotFoundError,
-    ProcfsPermissionError,
-)
-from ._read import _check_id, _root_str, read_memory
+from ._errors import PeakResetUnavailableError, ProcessNotFoundError, ProcfsPermissionError
+from ._read import _check_id, _root_str, _translate, read_memory
 
 __all__ = ["PeakWindow", "reset_peak", "track_peak"]
 
@@ -56,13 +51,14 @@ def reset_peak(pid: Optional[int] = None, *, root: Union[str, os.PathLike[str]] 
     the process is gone, ProcfsPermissionError when this user may not write the
     file (only the owner of the process, or root, may), PeakResetUnavailableError
     when the kernel cannot (older than 4.0, or no CONFIG_PROC_PAGE_MONITOR), and
-    ProcfsNotFoundError when ``root`` is not a directory. See docs/peak.md.
+    ProcfsNotFoundError when ``root`` is missing, not a directory or holds no
+    process directories. See docs/peak.md.
     """
     # The same checks as the read functions: only a pid that is a non-negative
     # int, and a non-empty str root, ever become part of the path.
     target = os.getpid() if pid is None else _check_id(pid, "pid")
     root = _root_str(root)
-    if target == os.getpid() and root == _PROC:
+    if _resets_own_peak(target, root):
         with _lock:
             _fold_into_open_windows()
             _write_clear_refs(target, root)
@@ -70,25 +66,38 @@ def reset_peak(pid: Optional[int] = None, *, root: Union[str, os.PathLike[str]] 
         _write_clear_refs(target, root)
 
 
-def _write_clear_refs(pid: int, root: Union[str, os.PathLike[str]]) -> None:
-    base = os.path.join(os.fspath(root), str(pid))
-    path = os.path.join(base, "clear_refs")
+def _resets_own_peak(pid: int, root: str) -> bool:
+    """Whether ``<root>/<pid>/clear_refs`` is the one of this process's own mm."""
+    # Same directory as /proc (also through a symlink, a trailing slash or a bind
+    # mount: samefile compares device and inode), and a pid that is this process
+    # or one of its threads: /proc/<tid> of any thread resets the one shared mm.
+    try:
+        if not os.path.samefile(root, _PROC):
+            return False
+    except OSError:
+        return False  # no such root: the write reports it
+    if pid == os.getpid():
+        return True
+    try:
+        return str(pid) in os.listdir("/proc/self/task")
+    except OSError:
+        return False
+
+
+def _write_clear_refs(pid: int, root: str) -> None:
+    path = f"{root}/{pid}/clear_refs"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        if not os.path.isdir(root):
-            raise ProcfsNotFoundError(
-                errno.ENOENT, "no proc filesystem at this root", os.fspath(root)
-            ) from None
-        if not os.path.isdir(base):
-            raise ProcessNotFoundError(pid) from None
-        # The process is there but the file is not: proc/base.c only creates
-        # clear_refs under CONFIG_PROC_PAGE_MONITOR.
-        raise _unavailable(pid, path, errno.ENOENT, "no clear_refs file") from None
-    except PermissionError as e:
-        raise _not_allowed(pid, path, e.errno) from None
-    except ProcessLookupError:
-        raise ProcessNotFoundError(pid) from None
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.EACCES):
+            raise _not_allowed(pid, path, exc.errno) from None
+        if exc.errno == errno.ENOENT and os.path.isdir(f"{root}/{pid}"):
+            # The process is there but the file is not: proc/base.c only creates
+            # clear_refs under CONFIG_PROC_PAGE_MONITOR.
+            raise _unavailable(pid, path, errno.ENOENT, "no clear_refs file") from None
+        # A missing, non-directory or empty root, or a process that is gone: as
+        # the read functions report them.
+        raise _translate(exc, path, root, pid, None) from None
     try:
         os.write(fd, b"5")
     except OSError as e:
@@ -154,6 +163,7 @@ class PeakWindow:
     def __init__(self, callback: Optional[Callable[[PeakWindow], None]] = None) -> None:
         self._callback = callback
         self._active = False
+        self._failed = False  # the last exit could not read VmHWM
         self._peak: Optional[int] = None
         self._rss_before: Optional[int] = None
         self._rss_after: Optional[int] = None
@@ -180,7 +190,12 @@ class PeakWindow:
 
     def _figure(self, value: Optional[int], name: str) -> int:
         if value is None:
-            when = "still open" if self._active else "not entered yet"
+            if self._active:
+                when = "still open"
+            elif self._failed:
+                when = "closed without reading VmHWM"
+            else:
+                when = "not entered yet"
             raise RuntimeError(f"PeakWindow.{name} is not known: the window is {when}")
         return value
 
@@ -189,13 +204,14 @@ class PeakWindow:
             self._peak = hwm
 
     def __enter__(self) -> PeakWindow:
-        if self._active:
-            raise RuntimeError("this PeakWindow is already open; use a new track_peak()")
-        with _lock:
+        with _lock:  # checked under the lock: two threads cannot both enter one window
+            if self._active:
+                raise RuntimeError("this PeakWindow is already open; use a new track_peak()")
             _fold_into_open_windows()
             _write_clear_refs(os.getpid(), _PROC)
             rss, hwm = _own_memory()
             self._rss_before, self._rss_after, self._peak = rss, None, hwm
+            self._failed = False
             self._active = True
             _open.append(self)
         return self
@@ -207,12 +223,20 @@ class PeakWindow:
         tb: Optional[TracebackType],
     ) -> None:
         with _lock:
-            rss, hwm = _own_memory()
-            self._fold(hwm)
-            self._rss_after = rss
-            self._active = False
-            if self in _open:  # gone after a fork in the child: see _after_fork_in_child
-                _open.remove(self)
+            try:
+                rss, hwm = _own_memory()
+                self._fold(hwm)
+                self._rss_after = rss
+            except BaseException:
+                # The peak at exit is unknown: have no figures rather than wrong ones.
+                self._failed = True
+                self._peak = None
+                raise
+            finally:
+                # Closed whatever happens, or later resets would keep folding into it.
+                self._active = False
+                if self in _open:  # gone after a fork in the child: see _after_fork_in_child
+                    _open.remove(self)
         if self._callback is not None:
             self._callback(self)
 

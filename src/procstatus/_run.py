@@ -114,30 +114,61 @@ def run_command(argv: Sequence[str]) -> RunResult:
     sends them to the command too) and SIGTERM and SIGHUP are forwarded to it.
     Raises FileNotFoundError/PermissionError/OSError (``filename`` = ``argv[0]``)
     when it cannot be executed, and PeakTraceError when it cannot be traced.
+    Whatever is raised, the command has been killed and reaped first.
     """
+    try:
+        return _run_traced(argv)
+    except _CannotExecuteError as e:
+        raise e.error from None
+
+
+class _CannotExecuteError(Exception):
+    """The child could not exec the command: ``error`` says why (``filename`` = ``argv[0]``).
+
+    A wrapper, so that run_cli tells this apart from an OSError met while following.
+    """
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _run_traced(argv: Sequence[str]) -> RunResult:
     command = tuple(argv)
     if not command:
         raise ValueError("run_command needs a command to run")
     ptrace = _ptrace()
     errors_read, errors_write = os.pipe()  # both close on exec
-    started = time.monotonic()
-    pid = os.fork()
+    try:
+        started = time.monotonic()
+        pid = os.fork()
+    except BaseException:
+        os.close(errors_read)
+        os.close(errors_write)
+        raise
     if pid == 0:  # pragma: no cover - the child execs or exits
         _child(command, ptrace, errors_read, errors_write)
-    os.close(errors_write)
+    trace = _Trace(pid, ptrace)
     try:
-        with _SignalForwarding(pid):
-            status, peak, execed = _follow(pid, ptrace)
+        os.close(errors_write)
+        with _SignalForwarding(trace):
+            status = _follow(trace)
         wall = time.monotonic() - started
-        if not execed:
+        if not trace.execed:
             raise _child_failure(command, errors_read, status)
+    except BaseException:
+        # Never leave the command behind, stopped and traced by a caller that
+        # has moved on: a KeyboardInterrupt, a failed read at the exit stop...
+        if not trace.reaped:
+            _kill_and_reap(trace)
+        raise
     finally:
         os.close(errors_read)
-    if peak is None:
+    if trace.peak is None:
         raise PeakTraceError(
             errno.ESRCH, f"process {pid} ended without stopping at its exit; no peak was read"
         )
-    peak_rss, exact = peak
+    peak_rss, exact = trace.peak
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
         return RunResult(command, pid, peak_rss, wall, 128 + signum, signum, exact)
@@ -170,46 +201,109 @@ def _child(
         os._exit(code)
 
 
-def _follow(pid: int, ptrace: _PtraceFunction) -> tuple[int, Optional[tuple[int, bool]], bool]:
-    """Trace ``pid`` until it dies: (wait status, (peak, exact) at its exit stop, exec'd?)."""
-    import ctypes  # loaded by _ptrace()
+class _Trace:
+    """What is known about the traced command; shared with the signal handlers."""
 
-    options_set = own_stop_seen = execed = False
-    peak: Optional[tuple[int, bool]] = None
-    while True:
-        _, status = os.waitpid(pid, _WALL)
-        if not os.WIFSTOPPED(status):
-            return status, peak, execed
+    def __init__(self, pid: int, ptrace: _PtraceFunction) -> None:
+        self.pid = pid
+        self.ptrace = ptrace
+        self.options_set = False
+        self.own_stop_seen = False
+        self.execed = False
+        #: (VmHWM, exact) read at its PTRACE_EVENT_EXIT stop.
+        self.peak: Optional[tuple[int, bool]] = None
+        #: Waited for as dead (or not our child any more): its pid may be reused.
+        self.reaped = False
+
+    def wait(self, flags: int = 0) -> Optional[int]:
+        """The next wait status of the command; None with WNOHANG when there is none."""
+        try:
+            waited, status = os.waitpid(self.pid, _WALL | flags)
+        except ChildProcessError:
+            # Not our child any more: reaped by the kernel (SIGCHLD ignored) or by
+            # someone else's waitpid(-1). Either way the pid is no longer ours to signal.
+            self.reaped = True
+            raise
+        if not waited:
+            return None
+        # Set before anything else runs. A signal handler can still run between the
+        # kernel's reap and this line, but a pid is not reused within microseconds:
+        # they are handed out in a cycle through pid_max (kernel/pid.c alloc_pid).
+        self.reaped = not os.WIFSTOPPED(status)
+        return status
+
+    def on_stop(self, status: int) -> Optional[int]:
+        """Handle one stop: the signal to resume the command with, or None to keep it stopped."""
+        import ctypes  # loaded by _ptrace()
+
+        pid, ptrace = self.pid, self.ptrace
         signum = os.WSTOPSIG(status)
         event = status >> 16
-        resume_with = 0
-        if not options_set:
+        if not self.options_set:
             # The first stop (normally the child's own SIGSTOP): the tracee is in a
             # ptrace-stop, the only state where PTRACE_SETOPTIONS is allowed.
             options = _PTRACE_O_TRACEEXEC | _PTRACE_O_TRACEEXIT | _PTRACE_O_EXITKILL
             if ptrace(_PTRACE_SETOPTIONS, pid, None, options) != 0:
                 code = ctypes.get_errno()
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, _WALL)
                 raise PeakTraceError(code, f"cannot set ptrace options: {os.strerror(code)}")
-            options_set = True
+            self.options_set = True
         if signum == signal.SIGTRAP and event == _PTRACE_EVENT_EXEC:
-            execed = True
+            self.execed = True
         elif signum == signal.SIGTRAP and event == _PTRACE_EVENT_EXIT:
-            if execed:  # before the exec this is still the copy of our own process
-                peak = _peak_at_exit(pid)
+            if self.execed:  # before the exec this is still the copy of our own process
+                self.peak = _peak_at_exit(pid)
         elif event:
             pass  # no other event was asked for
-        elif signum == signal.SIGSTOP and not execed and not own_stop_seen:
-            own_stop_seen = True  # the child's own stop: swallow it
+        elif signum == signal.SIGSTOP and not self.execed and not self.own_stop_seen:
+            self.own_stop_seen = True  # the child's own stop: swallow it
         elif signum in _STOP_SIGNALS and _is_group_stop(pid, ptrace):
-            death = _wait_for_sigcont(pid)
-            if death is not None:
-                return death, peak, execed
+            return None
         else:
-            resume_with = signum  # a signal-delivery-stop: deliver the signal
-        # ESRCH here means the tracee was killed meanwhile; the next wait reports it.
-        ptrace(_PTRACE_CONT, pid, None, resume_with)
+            return signum  # a signal-delivery-stop: deliver the signal
+        return 0
+
+
+def _follow(trace: _Trace) -> int:
+    """Trace the command until it dies; its last wait status."""
+    held = False  # the command is in a group-stop that we keep it in
+    while True:
+        if held:
+            # A PTRACE_TRACEME tracee in group-stop only runs again when the tracer
+            # resumes it; SIGCONT does not wake it, it stays pending (kernel/signal.c
+            # prepare_signal wakes only PT_SEIZED tracees). So that job control
+            # (Ctrl-Z, then fg) keeps working, poll the pending masks and resume the
+            # command once SIGCONT is there. Meanwhile a new stop (a SIGKILL takes it
+            # to its exit stop) or its death is handled like any other wait status.
+            time.sleep(0.02)
+        status = trace.wait(os.WNOHANG if held else 0)
+        if status is None:  # still in the group-stop
+            if _sigcont_pending(trace.pid):
+                held = False
+                trace.ptrace(_PTRACE_CONT, trace.pid, None, 0)
+            continue
+        if trace.reaped:
+            return status
+        resume_with = trace.on_stop(status)
+        held = resume_with is None
+        if resume_with is not None:
+            # ESRCH here means the tracee was killed meanwhile; the next wait reports it.
+            trace.ptrace(_PTRACE_CONT, trace.pid, None, resume_with)
+
+
+def _kill_and_reap(trace: _Trace) -> None:
+    """SIGKILL the command and wait until it is dead, after something went wrong."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(trace.pid, signal.SIGKILL)
+    # If it sits in a ptrace-stop it must also be resumed: at its exit stop the
+    # process is already exiting and the SIGKILL is dropped (kernel/signal.c
+    # prepare_signal, SIGNAL_GROUP_EXIT). Fails with ESRCH when it is not stopped.
+    trace.ptrace(_PTRACE_CONT, trace.pid, None, 0)
+    with contextlib.suppress(ChildProcessError):
+        # Before the options are set, SIGKILL ends even a stopped tracee at once;
+        # after, it still stops at PTRACE_EVENT_EXIT: let it go on from there.
+        while not trace.reaped:
+            if trace.wait() is not None and not trace.reaped:
+                trace.ptrace(_PTRACE_CONT, trace.pid, None, 0)
 
 
 def _peak_at_exit(pid: int) -> tuple[int, bool]:
@@ -233,18 +327,17 @@ def _peak_at_exit(pid: int) -> tuple[int, bool]:
         else:  # the leader was woken by SIGKILL and dropped its mm: sample the others
             best = max(best, _peak_of_other_threads(pid))
             return best, False
-        if delay >= 0.004:  # not a group exit that is finishing: keep sampling the others
-            best = max(best, _peak_of_other_threads(pid))
         time.sleep(delay)
         delay = min(delay * 2, 0.01)
 
 
 def _peak_of_other_threads(pid: int) -> int:
-    best = 0
+    """VmHWM as seen by any thread of ``pid`` that still has the mm; 0 if none does."""
+    # All threads share one mm, so the first one that shows VmHWM tells it all.
     try:
         tids = thread_ids(pid)
     except ProcessNotFoundError:
-        return best
+        return 0
     for tid in tids:
         if tid == pid:
             continue
@@ -253,8 +346,8 @@ def _peak_of_other_threads(pid: int) -> int:
         except ProcessNotFoundError:
             continue
         if peak is not None:
-            best = max(best, peak)
-    return best
+            return peak
+    return 0
 
 
 def _is_group_stop(pid: int, ptrace: _PtraceFunction) -> bool:
@@ -268,27 +361,14 @@ def _is_group_stop(pid: int, ptrace: _PtraceFunction) -> bool:
     return ctypes.get_errno() == errno.EINVAL
 
 
-def _wait_for_sigcont(pid: int) -> Optional[int]:
-    """Keep the command in its group-stop until a SIGCONT is sent to it; or its death status."""
-    # A PTRACE_TRACEME tracee in group-stop only runs again when the tracer resumes
-    # it; SIGCONT does not wake it, it stays pending (kernel/signal.c prepare_signal
-    # wakes only PT_SEIZED tracees). So job control (Ctrl-Z, then fg) keeps working,
-    # this polls the pending masks and resumes the command once SIGCONT is there.
-    while True:
-        time.sleep(0.02)
-        waited, status = os.waitpid(pid, _WALL | os.WNOHANG)
-        if waited:
-            return status
-        try:
-            pending = 0
-            with open(f"/proc/{pid}/status", "rb") as f:
-                for line in f:
-                    if line.startswith((b"SigPnd:", b"ShdPnd:")):
-                        pending |= int(line.split()[1], 16)
-        except OSError:
-            continue  # dying: the next wait reports it
-        if pending & _SIGCONT_BIT:
-            return None
+def _sigcont_pending(pid: int) -> bool:
+    """Whether a SIGCONT is pending for ``pid`` (for the thread or the whole group)."""
+    try:
+        status = read_pid(pid)
+    except ProcessNotFoundError:
+        return False  # dying: the next wait reports it
+    pending = (status.sig_pending or 0) | (status.shared_pending or 0)
+    return bool(pending & _SIGCONT_BIT)
 
 
 class _SignalForwarding:
@@ -297,18 +377,25 @@ class _SignalForwarding:
     _IGNORED = (signal.SIGINT, signal.SIGQUIT)
     _FORWARDED = (signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self, pid: int) -> None:
-        self._pid = pid
+    def __init__(self, trace: _Trace) -> None:
+        self._trace = trace
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> None:
         # Handlers can only be set from the main thread; elsewhere the caller's own apply.
         if threading.current_thread() is not threading.main_thread():
             return
-        for signum in self._IGNORED:
-            self._previous[signum] = signal.signal(signum, self._ignore)
-        for signum in self._FORWARDED:
-            self._previous[signum] = signal.signal(signum, self._forward)
+        wanted = [(s, self._ignore) for s in self._IGNORED]
+        wanted += [(s, self._forward) for s in self._FORWARDED]
+        for signum, handler in wanted:
+            previous = signal.getsignal(signum)
+            if previous is None:
+                # A handler installed from C (an embedding application): Python
+                # cannot reinstall it, so replacing it would lose it for good.
+                # Leave it in charge of this signal, as it would be without us.
+                continue
+            signal.signal(signum, handler)
+            self._previous[signum] = previous
 
     def __exit__(self, *exc_info: object) -> None:
         for signum, handler in self._previous.items():
@@ -318,11 +405,13 @@ class _SignalForwarding:
         """The terminal sends these to the whole foreground group, the command included."""
 
     def _forward(self, signum: int, frame: Optional[FrameType]) -> None:
+        if self._trace.reaped:  # its pid may already belong to another process
+            return
         with contextlib.suppress(ProcessLookupError):  # it just ended: nothing to forward
-            os.kill(self._pid, signum)
+            os.kill(self._trace.pid, signum)
 
 
-def _child_failure(command: tuple[str, ...], errors_read: int, status: int) -> OSError:
+def _child_failure(command: tuple[str, ...], errors_read: int, status: int) -> Exception:
     """The error for a child that died before its exec: it wrote the reason to the pipe."""
     os.set_blocking(errors_read, False)
     try:
@@ -339,7 +428,7 @@ def _child_failure(command: tuple[str, ...], errors_read: int, status: int) -> O
             "or is procstatus itself being traced?",
         )
     if kind == b"E" and code:
-        return OSError(code, os.strerror(code), command[0])
+        return _CannotExecuteError(OSError(code, os.strerror(code), command[0]))
     return PeakTraceError(
         errno.ECHILD, f"the command ended before it started (wait status {status:#x})"
     )
@@ -375,20 +464,23 @@ def run_cli(
 
     The report goes to ``report`` (default: stderr, so it does not mix with the
     command's own output). The status is the command's; 127 when it is not
-    found, 126 when it cannot be executed, 125 when it cannot be traced.
+    found, 126 when it cannot be executed, 125 when it cannot be traced or
+    procstatus itself fails while following it (the message says why).
     """
     out = sys.stderr if report is None else report
     try:
-        result = run_command(argv)
-    except PeakTraceError as e:
-        print(f"procstatus run: {e.strerror}", file=sys.stderr)
-        return _STATUS_TRACE_FAILED
-    except OSError as e:
-        if e.errno == errno.ENOENT:
+        result = _run_traced(argv)
+    except _CannotExecuteError as e:
+        if e.error.errno == errno.ENOENT:
             print(f"procstatus run: {argv[0]}: command not found", file=sys.stderr)
             return _STATUS_NOT_FOUND
-        print(f"procstatus run: {argv[0]}: {e.strerror}", file=sys.stderr)
+        print(f"procstatus run: {argv[0]}: {e.error.strerror}", file=sys.stderr)
         return _STATUS_CANNOT_RUN
+    except OSError as e:
+        # PeakTraceError, or an error of our own while following the command
+        # (it has been killed and reaped): not the command's fault, so 125 as env(1).
+        print(f"procstatus run: {_describe(e)}", file=sys.stderr)
+        return _STATUS_TRACE_FAILED
     if json_output:
         import json
 
@@ -396,3 +488,12 @@ def run_cli(
     else:
         print(format_run_result(result), file=out)
     return result.exit_code
+
+
+def _describe(error: OSError) -> str:
+    """``error`` in words, without the "[Errno N]" prefix where there is a strerror."""
+    if error.strerror is None:
+        return str(error)  # e.g. ProcessNotFoundError: "no such process: process 42"
+    if error.filename is None:
+        return error.strerror
+    return f"{error.strerror}: {os.fsdecode(error.filename)}"
