@@ -15,7 +15,6 @@ skipped with a message, and the old fixture, if any, is left alone.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
 import signal
@@ -30,12 +29,12 @@ sys.path.insert(0, str(REPO / "tests"))
 from helpers_live import (  # noqa: E402  (needs the sys.path entry above)
     raw_field,
     raw_status,
+    set_comm,
     spawn_renamed,
     wait_for_state,
 )
 
 FIXTURES = REPO / "tests" / "fixtures"
-_PR_SET_NAME = 15  # include/uapi/linux/prctl.h
 
 # (fixture name, comm set with prctl, expected State letter). tests/test_fixtures.py
 # repeats these values on purpose: a fixture regenerated wrongly must fail there.
@@ -48,13 +47,6 @@ HOSTILE = [
     ("hostile-newline", b"y\nVmRSS:\t1 kB", b"S"),
     ("hostile-bytes", b"z\xff\xe2\x80\xa8\r\x0b\\n \\", b"S"),
 ]
-
-
-def set_comm(name: bytes) -> None:
-    """prctl(PR_SET_NAME): renames the calling thread only."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME) failed")
 
 
 def capture_self() -> bytes:
@@ -91,7 +83,7 @@ def capture_stopped() -> bytes:
 
 def capture_renamed(name: bytes) -> bytes:
     with spawn_renamed(name) as child:
-        return wait_for_state(child.pid, b"S")  # blocked reading stdin
+        return raw_status(child.pid)  # spawn_renamed waits until it sleeps reading stdin
 
 
 def capture_kthreadd() -> Optional[bytes]:

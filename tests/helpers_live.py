@@ -1,21 +1,26 @@
-"""Helpers for tests that read real processes: children that rename themselves,
-zombies, stopped processes, and a raw reader that does not use procstatus.
+"""Helpers for tests that read real processes or run as another user: children
+that rename themselves, zombies, stopped processes, a raw reader that does not
+use procstatus, and uid 65534 runs over world-readable temporary trees.
 
-Used by tests/test_read_live.py and scripts/capture_fixtures.py. Everything here
-reads /proc directly, so it can check the library against an independent source.
+Used by tests/test_read_live.py, tests/test_read.py, tests/test_cli.py,
+tests/test_peak.py and scripts/capture_fixtures.py. Everything here reads /proc
+directly, so it can check the library against an independent source.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -27,12 +32,16 @@ __all__ = [
     "SYSTEM_PYTHON",
     "Child",
     "as_nobody",
+    "kb_field",
     "raw_field",
     "raw_status",
     "requires_proc",
+    "run_as_nobody",
+    "set_comm",
     "spawn_renamed",
     "spawn_zombie",
     "wait_for_state",
+    "world_readable_dir",
 ]
 
 HAVE_PROC = os.path.exists("/proc/self/status")
@@ -60,13 +69,61 @@ def as_nobody(argv: list[str]) -> list[str]:
     return [_SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
 
 
+def run_as_nobody(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` as uid 65534 (see :func:`as_nobody`) and wait for it.
+
+    Text output is captured, the environment is :data:`NOBODY_ENV` and the run
+    times out after 30 s; ``kwargs`` go to :func:`subprocess.run` and override
+    these (e.g. ``input=``, ``timeout=``). A non-zero exit is not an error here:
+    the caller decides what it means.
+    """
+    options: dict[str, Any] = {
+        "text": True,
+        "capture_output": True,
+        "timeout": 30,
+        "env": NOBODY_ENV,
+        **kwargs,
+    }
+    check = bool(options.pop("check", False))
+    result: subprocess.CompletedProcess[str] = subprocess.run(
+        as_nobody(argv), check=check, **options
+    )
+    return result
+
+
+@contextlib.contextmanager
+def world_readable_dir(prefix: str = "procstatus-") -> Iterator[Path]:
+    """A new temporary directory of mode 0755, removed when the block ends.
+
+    pytest's ``tmp_path`` lives under /tmp/pytest-of-root (mode 0700), which
+    uid 65534 cannot enter; trees that user must reach are built here instead.
+    Files and subdirectories created inside get the modes the test gives them.
+    """
+    with tempfile.TemporaryDirectory(prefix=prefix) as where:
+        os.chmod(where, 0o755)
+        yield Path(where)
+
+
 # TASK_COMM_LEN is 16 (include/linux/sched.h): prctl(PR_SET_NAME) keeps 15 bytes.
 COMM_MAX = 15
 
 _PR_SET_NAME = 15  # include/uapi/linux/prctl.h
 
+
+def set_comm(name: bytes) -> None:
+    """prctl(PR_SET_NAME, name): renames the calling thread only (its comm).
+
+    ``name`` must not contain NUL; the kernel keeps its first :data:`COMM_MAX` bytes.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME) failed")
+
+
 # The child renames itself, starts idle threads, reports its uid and then blocks
-# on stdin, so its status stays still while the parent reads it.
+# on stdin, so its status stays still while the parent reads it. It cannot
+# import this module (it runs with -c, outside the tests' path), so it repeats
+# set_comm() inline.
 _CHILD = f"""
 import ctypes, os, sys, threading
 name = bytes.fromhex(sys.argv[1])
@@ -96,7 +153,10 @@ class Child:
 def spawn_renamed(name: bytes, *, extra_threads: int = 0) -> Iterator[Child]:
     """A child python renamed with prctl(PR_SET_NAME, name), idle until the block ends.
 
-    ``name`` must not contain NUL; the kernel keeps its first 15 bytes.
+    ``name`` must not contain NUL; the kernel keeps its first 15 bytes. The block
+    starts once every thread of the child sleeps (State S) and stays asleep: the
+    main thread is blocked reading stdin and the extra threads on an event, so
+    the child's status does not change while the block reads it.
     """
     process = subprocess.Popen(
         [sys.executable, "-c", _CHILD, name.hex(), str(extra_threads)],
@@ -108,6 +168,9 @@ def spawn_renamed(name: bytes, *, extra_threads: int = 0) -> Iterator[Child]:
         line = process.stdout.readline()
         if not line:
             raise RuntimeError(f"child for name {name!r} exited with {process.wait()}")
+        # The line is out before the child reaches read(): wait until it sleeps there.
+        wait_for_state(process.pid, b"S")
+        _wait_until_all_threads_sleep(process.pid)
         yield Child(pid=process.pid, uid=int(line), threads=1 + extra_threads, process=process)
     finally:
         _finish(process)
@@ -145,6 +208,13 @@ def raw_status(pid: int, tid: int | None = None) -> bytes:
         return file.read()
 
 
+def kb_field(status: bytes, key: bytes) -> int:
+    """A ``%8lu kB`` line (VmHWM, VmRSS, ...) of raw status bytes, in bytes."""
+    value = raw_field(status, key).strip()
+    assert value.endswith(b" kB"), value
+    return int(value[:-3]) * 1024
+
+
 def raw_field(status: bytes, key: bytes) -> bytes:
     """The value of line ``key`` in raw status bytes, found independently of procstatus.
 
@@ -166,4 +236,35 @@ def wait_for_state(pid: int, letters: bytes, timeout: float = 10.0) -> bytes:
             return status
         if time.monotonic() > deadline:
             raise TimeoutError(f"process {pid} did not reach state {letters!r}")
+        time.sleep(0.005)
+
+
+def _thread_activity(pid: int) -> dict[int, tuple[bytes, bytes, bytes]]:
+    """Per thread of ``pid``: its State letter and context switch counts."""
+    activity = {}
+    for tid in sorted(int(entry) for entry in os.listdir(f"/proc/{pid}/task")):
+        status = raw_status(pid, tid)
+        activity[tid] = (
+            raw_field(status, b"State")[:1],
+            raw_field(status, b"voluntary_ctxt_switches"),
+            raw_field(status, b"nonvoluntary_ctxt_switches"),
+        )
+    return activity
+
+
+def _wait_until_all_threads_sleep(pid: int, timeout: float = 10.0) -> None:
+    """Poll until every thread of ``pid`` sleeps and none ran between two polls.
+
+    A thread in S may only be waiting for the GIL and run again a moment later;
+    unchanged context switch counts across two polls show it did not.
+    """
+    deadline = time.monotonic() + timeout
+    previous: dict[int, tuple[bytes, bytes, bytes]] = {}
+    while True:
+        current = _thread_activity(pid)
+        if current == previous and all(state == b"S" for state, _, _ in current.values()):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the threads of process {pid} did not all go to sleep")
+        previous = current
         time.sleep(0.005)

@@ -13,12 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from procstatus import FIELDS, Ids, SigQ, TaskState
 
-#: The real captures (read-only, beside the repository; CI has them too).
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "status"
+#: Read-only material beside the repository (CI has it too): the corpus, the reference.
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+
+#: The real captures.
+CORPUS_DIR = SHARED_DIR / "corpus" / "status"
+
+# Moderate example counts: the whole suite runs on every interpreter of a slow machine.
+#: For properties of generated texts that each example checks thoroughly.
+FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: For damaged texts, where more examples reach more ways to break a line.
+SOME = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 Version = tuple[int, ...]
 
@@ -328,3 +338,12 @@ def corpus_texts() -> list[bytes]:
     if not CORPUS_DIR.is_dir():
         return []
     return [path.read_bytes() for path in sorted(CORPUS_DIR.glob("*.txt"))]
+
+
+#: The real captures' bytes, read once for every test module (empty without the corpus).
+CORPUS: list[bytes] = corpus_texts()
+
+#: Texts to damage: the real captures when they are beside the repo, else generated ones.
+DAMAGE_BASES: st.SearchStrategy[bytes] = (
+    st.sampled_from(CORPUS) if CORPUS else kernel_statuses().map(lambda made: made.text)
+)

@@ -1,17 +1,40 @@
-"""benchmarks/bench.py still runs: once, in quick mode (no timing is asserted here)."""
+"""benchmarks/bench.py still runs: once, in quick mode (no timing is asserted here).
+
+What is checked is the shape of its report: every target row is printed with a
+ratio and a verdict, and no row is skipped when psutil can be imported.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks" / "bench.py"
+
+HAVE_PSUTIL = importlib.util.find_spec("psutil") is not None
 
 
-def test_quick_benchmark_runs_and_prints_the_table() -> None:
+def load_bench(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """benchmarks/bench.py as a module, for its TARGETS (it is not a package)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))  # it puts src/ first: undone after
+    spec = importlib.util.spec_from_file_location("procstatus_bench", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_benchmark_runs_and_prints_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick"],
+        [sys.executable, str(BENCH), "--quick"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -22,6 +45,21 @@ def test_quick_benchmark_runs_and_prints_the_table() -> None:
     assert "raw read" in done.stdout
     assert "read_pid vs raw read" in done.stdout
     assert "import procstatus vs import attrs" in done.stdout
-    for line in done.stdout.splitlines():
+    lines = done.stdout.splitlines()
+    targets = load_bench(monkeypatch).TARGETS
+    assert targets
+    for target in targets:
+        rows = [line for line in lines if line.startswith(f"{target.what} ")]
+        assert len(rows) == 1, (target.what, done.stdout)
+        [row] = rows
+        measured = rf"{re.escape(target.what)} +\d+\.\d\dx +{target.limit:.1f}x  (PASS|MISS)"
+        skipped = rf"{re.escape(target.what)} +- +{target.limit:.1f}x  SKIPPED \(no psutil\)"
+        if HAVE_PSUTIL or "psutil" not in target.against:
+            assert re.fullmatch(measured, row), row
+        else:
+            assert re.fullmatch(f"{measured}|{skipped}", row), row
+    if HAVE_PSUTIL:
+        assert "SKIPPED" not in done.stdout
+    for line in lines:
         if line.startswith("read_memory vs psutil"):
             assert line.endswith(("PASS", "MISS", "SKIPPED (no psutil)")), line

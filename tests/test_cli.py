@@ -7,6 +7,8 @@ real children with the raw bytes of their status files.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import re
@@ -14,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,15 +23,19 @@ import pytest
 
 import procstatus
 from helpers_live import (
-    NOBODY_ENV,
     SYSTEM_PYTHON,
-    as_nobody,
+    kb_field,
     raw_field,
     raw_status,
     requires_proc,
+    run_as_nobody,
     spawn_renamed,
+    world_readable_dir,
 )
-from procstatus._cli import sparkline
+from procstatus import _cli
+from procstatus._cli import main, sparkline
+from procstatus._model import Memory
+from procstatus._parse import parse_memory
 from procstatus._units import format_size
 
 # Beyond PID_MAX_LIMIT (2**22, include/linux/threads.h): no process can have it.
@@ -223,6 +228,16 @@ def test_control_characters_in_a_dump_do_not_reach_the_terminal(tmp_path: Path) 
     assert result.stdout.splitlines()[0] == (f"process 5: evil\\x1b[2J\\\\\\xff\\tx  (from {path})")
 
 
+def test_control_characters_in_a_file_name_do_not_reach_the_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "dump\x1b[2J\t.txt"
+    path.write_text(SAVED)
+    result = procstatus_cmd("--file", str(path))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == (
+        f"process 4242: dump-example  (from {tmp_path}/dump\\x1b[2J\\t.txt)\n" + SAVED_SUMMARY
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -293,6 +308,23 @@ def test_top_json(fake_root: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_top_skips_processes_that_cannot_be_read_or_parsed(
+    fake_root: Path, json_output: bool
+) -> None:
+    options = ["--json"] if json_output else []
+    expected = procstatus_cmd("top", "--root", str(fake_root), *options)
+    (fake_root / "14" / "status").mkdir(parents=True)  # reading it fails with EISDIR
+    (fake_root / "15").mkdir()
+    (fake_root / "15" / "status").write_text("garbage\n")  # StatusParseError
+    (fake_root / "16").mkdir()
+    (fake_root / "16" / "status").write_text("Name:\tx\nVmRSS:\tlots\n")  # StatusParseError
+    result = procstatus_cmd("top", "--root", str(fake_root), *options)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == expected.stdout
+    assert len(result.stdout.splitlines()) > 4  # the four processes are all there
+
+
 def test_watch_refuses_a_process_without_memory(fake_root: Path) -> None:
     result = procstatus_cmd("watch", "2", "--root", str(fake_root))
     assert (result.returncode, result.stdout) == (1, "")
@@ -308,22 +340,15 @@ def test_a_missing_proc_root(tmp_path: Path) -> None:
 
 
 def test_a_permission_problem_says_so() -> None:
-    with tempfile.TemporaryDirectory(prefix="procstatus-cli-") as where:
-        os.chmod(where, 0o755)
-        (Path(where) / "1").mkdir(mode=0o755)
-        status = Path(where) / "1" / "status"
+    with world_readable_dir("procstatus-cli-") as root:
+        where = str(root)
+        (root / "1").mkdir(mode=0o755)
+        status = root / "1" / "status"
         status.write_text("Name:\tsecret\n")
         status.chmod(0o600)
-        result = subprocess.run(
-            as_nobody([SYSTEM_PYTHON, "-m", "procstatus", "--root", where, "1"]),
-            env=NOBODY_ENV,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = run_as_nobody([SYSTEM_PYTHON, "-m", "procstatus", "--root", where, "1"])
     if "No module named" in result.stderr:
-        pytest.skip(f"uid 65534 cannot import procstatus here: {result.stderr.strip()}")
+        pytest.skip(f"uid 65534 cannot import procstatus/attrs here: {result.stderr.strip()}")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"procstatus: cannot read {where}/1/status: Permission denied\n"
 
@@ -382,6 +407,140 @@ def test_bad_arguments_exit_2_with_usage(args: list[str], message: str) -> None:
     assert result.stderr.startswith("usage: procstatus")
     assert re.search(r"^procstatus[a-z ]*: error: (.*)$", result.stderr, re.MULTILINE)
     assert message in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "prog"),
+    [
+        ([], "procstatus"),
+        (["show", "1"], "procstatus show"),
+        (["top"], "procstatus top"),
+        (["watch", "1"], "procstatus watch"),
+    ],
+    ids=["default", "show", "top", "watch"],
+)
+def test_an_empty_root_is_a_usage_error(args: list[str], prog: str) -> None:
+    # The library raises ValueError for root=""; that used to end as status 70.
+    result = procstatus_cmd(*args, "--root", "")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"usage: {prog} ")
+    assert result.stderr.splitlines()[-1] == (
+        f"{prog}: error: argument --root: must not be empty (the default is /proc)"
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["top"], ["watch"]], ids=["show", "top", "watch"])
+def test_bytes_and_root_are_the_same_options_everywhere(command: list[str]) -> None:
+    result = procstatus_cmd(*command, "--help")
+    assert (result.returncode, result.stderr) == (0, "")
+    text = " ".join(result.stdout.split())
+    assert "--bytes, -b exact sizes in bytes instead of KiB, MiB, GiB" in text
+    assert (
+        "--root PATH where procfs is mounted (default: /proc); e.g. a container's proc seen"
+        " from the host" in text
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "stdout", "last_stderr_line"),
+    [
+        (["--version"], 0, f"procstatus {procstatus.__version__}\n", None),
+        (["--bogus"], 2, "", "procstatus: error: unrecognized arguments: --bogus"),
+        (["1", "-f", "x"], 2, "", "procstatus: error: give PIDs or --file, not both"),
+        (
+            ["--root", "a\0b"],
+            2,
+            "",
+            "procstatus: error: argument --root: must not contain a NUL character",
+        ),
+        (
+            ["run"],
+            2,
+            "",
+            "procstatus run: error: give the command to run after --, e.g."
+            " procstatus run -- make -j4",
+        ),
+    ],
+    ids=["version", "unknown-option", "pid-and-file", "nul-in-root", "run-no-command"],
+)
+def test_main_returns_argparse_status(
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    status: int,
+    stdout: str,
+    last_stderr_line: str | None,
+) -> None:
+    # main() returns the status rather than letting argparse's SystemExit out.
+    assert main(args) == status
+    captured = capsys.readouterr()
+    assert captured.out == stdout
+    if last_stderr_line is None:
+        assert captured.err == ""
+    else:
+        assert captured.err.splitlines()[-1] == last_stderr_line
+
+
+def test_watch_interrupted_before_the_first_sample_exits_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No sample, nothing to summarize: the status of an interrupted command,
+    # not an internal error from min() of no values.
+    def interrupted(pid: int, root: str) -> Memory:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_cli, "read_memory", interrupted)
+    assert main(["watch", "1"]) == 130
+    assert capsys.readouterr() == ("", "")
+
+
+class FakeTime:
+    """A monotonic clock that only moves when reading or sleeping, by chosen amounts."""
+
+    def __init__(self, read_delays: dict[int, float], sleep_delays: dict[int, float]) -> None:
+        self.now = 0.0
+        self.reads = 0
+        self.sleeps: list[float] = []
+        self.read_delays = read_delays
+        self.sleep_delays = sleep_delays
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds + self.sleep_delays.get(len(self.sleeps), 0.0)
+
+    def read_memory(self, pid: int, root: str) -> Memory | None:
+        self.reads += 1
+        self.now += self.read_delays.get(self.reads, 0.0)
+        return parse_memory("VmHWM:\t8 kB\nVmRSS:\t4 kB\n")
+
+
+@pytest.mark.parametrize(
+    ("read_delays", "sleep_delays", "times", "sleeps"),
+    [
+        ({}, {}, [0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0]),
+        # Read 2 starts at 1 and ends at 6.5: samples 2 to 6 are missed, not
+        # taken back to back; the next one is at 7, on the same schedule.
+        ({2: 5.5}, {}, [0.0, 6.5, 7.0, 8.0], [1.0, 0.5, 1.0]),
+        # Stopped (Ctrl-Z) for 100.25 s during the first sleep.
+        ({}, {1: 100.25}, [0.0, 101.25, 102.0, 103.0], [1.0, 0.75, 1.0]),
+    ],
+    ids=["on-time", "slow-read", "stopped"],
+)
+def test_watch_schedule_skips_missed_samples(
+    monkeypatch: pytest.MonkeyPatch,
+    read_delays: dict[int, float],
+    sleep_delays: dict[int, float],
+    times: list[float],
+    sleeps: list[float],
+) -> None:
+    clock = FakeTime(read_delays, sleep_delays)
+    monkeypatch.setattr(_cli, "time", clock)
+    monkeypatch.setattr(_cli, "read_memory", clock.read_memory)
+    samples = list(itertools.islice(_cli._samples(1, "/proc", 1.0), 4))
+    assert samples == [(4096, 8192, time) for time in times]
+    assert clock.sleeps == sleeps
 
 
 def test_an_internal_error_is_one_line_with_status_70() -> None:
@@ -446,15 +605,9 @@ def test_sparkline() -> None:
 # ---- live processes ----------------------------------------------------------------------
 
 
-def kb_bytes(status: bytes, key: bytes) -> int:
-    value = raw_field(status, key).strip()
-    assert value.endswith(b" kB")
-    return int(value[:-3]) * 1024
-
-
 @pytest.fixture
 def child() -> Iterator[int]:
-    """The pid of a child asleep on stdin, named ps-cli-test."""
+    """The pid of a child asleep on stdin, named ps-cli-test (its status stays still)."""
     with spawn_renamed(b"ps-cli-test") as process:
         yield process.pid
 
@@ -473,7 +626,7 @@ def test_live_child_as_text(child: int, exact: bool) -> None:
         "  threads    1",
     ]
     for label, key in [("RSS", "VmRSS"), ("peak RSS", "VmHWM"), ("size", "VmSize")]:
-        size = kb_bytes(raw, key.encode())
+        size = kb_field(raw, key.encode())
         shown = str(size) if exact else format_size(size)
         assert re.search(rf"^  {label} +{re.escape(shown)}  {key}$", result.stdout, re.MULTILINE)
 
@@ -488,7 +641,7 @@ def test_live_child_as_json(child: int) -> None:
     assert document["Name"] == "ps-cli-test"
     assert document["Pid"] == child
     assert document["State"] == {"letter": "S", "meaning": "sleeping"}
-    assert document["VmHWM"] == kb_bytes(raw, b"VmHWM")
+    assert document["VmHWM"] == kb_field(raw, b"VmHWM")
     assert document["VmHWM"] == int(raw_field(raw, b"VmHWM").split()[0]) * 1024
 
 
@@ -504,9 +657,21 @@ def test_live_several_with_one_missing(child: int) -> None:
 @pytest.mark.live
 @requires_proc
 def test_live_no_pid_shows_itself() -> None:
-    result = procstatus_cmd()
-    assert result.returncode == 0
-    assert re.match(r"process \d+: python", result.stdout)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "procstatus"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        encoding="utf-8",
+        env=ENV,
+    )
+    try:
+        stdout, stderr = command.communicate(timeout=60)
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.communicate()
+    assert (command.returncode, stderr) == (0, "")
+    assert re.match(rf"process {command.pid}: python", stdout)
 
 
 @pytest.mark.live
@@ -541,27 +706,72 @@ def test_live_watch_count(child: int) -> None:
     assert re.fullmatch(WATCH_SUMMARY.format(pid=child, count=3), lines[3])
 
 
+#: The bars ``watch`` draws when the output cannot encode the Unicode blocks.
+ASCII_RAMP = "_.-:=+*#"
+
+
 @pytest.mark.live
 @requires_proc
-def test_live_watch_ascii_output() -> None:
+def test_live_watch_ascii_output(child: int) -> None:
     env = {**ENV, "PYTHONIOENCODING": "ascii"}
-    result = procstatus_cmd("watch", str(os.getpid()), "-c", "2", "-i", "0.01", env=env)
-    assert result.returncode == 0
-    assert result.stdout.splitlines()[1].endswith("  __")
+    result = procstatus_cmd("watch", str(child), "-c", "2", "-i", "0.01", env=env)
+    assert (result.returncode, result.stderr) == (0, "")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    for line in lines[:2]:
+        line.encode("ascii")  # raises if anything else slipped through
+        bars = line.rsplit("  ", 1)[1]
+        assert bars, line
+        assert set(bars) <= set(ASCII_RAMP), line
+    # The child sleeps, so both samples are the same RSS: the lowest bar twice.
+    assert lines[1].endswith("  __")
 
 
-def start_watch(pid: int) -> subprocess.Popen[str]:
-    """``procstatus watch PID`` sampling every 10 ms, after its first line is out."""
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "procstatus", "watch", str(pid), "-i", "0.01"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        encoding="utf-8",
-        env=ENV,
-    )
-    assert watch.stdout is not None
-    assert re.fullmatch(WATCH_LINE, watch.stdout.readline().rstrip("\n"))
-    return watch
+@contextlib.contextmanager
+def sigint_not_ignored() -> Iterator[None]:
+    """Children started in the block get SIGINT's default action, as in a terminal.
+
+    A shell's background job (``pytest &``) ignores SIGINT; an ignored signal
+    stays ignored through exec(2), and Python then leaves it so: Ctrl-C would
+    never reach the command. A handler, unlike SIG_IGN, is reset by exec.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def running_watch(pid: int) -> Iterator[subprocess.Popen[str]]:
+    """``procstatus watch PID`` sampling every 10 ms, from its first line on.
+
+    Whatever the block does, the command is killed (if still running) and
+    waited for when it ends, its pipes closed.
+    """
+    with sigint_not_ignored():
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "procstatus", "watch", str(pid), "-i", "0.01"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            encoding="utf-8",
+            env=ENV,
+        )
+    try:
+        assert watch.stdout is not None
+        assert re.fullmatch(WATCH_LINE, watch.stdout.readline().rstrip("\n"))
+        yield watch
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+        for stream in (watch.stdout, watch.stderr):
+            if stream is not None:
+                stream.close()
+        watch.wait()
 
 
 @pytest.mark.live
@@ -569,10 +779,10 @@ def start_watch(pid: int) -> subprocess.Popen[str]:
 def test_live_watch_ends_when_the_process_exits() -> None:
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
-        watch = start_watch(sleeper.pid)
-        sleeper.kill()
-        sleeper.wait()
-        stdout, stderr = watch.communicate(timeout=30)
+        with running_watch(sleeper.pid) as watch:
+            sleeper.kill()
+            sleeper.wait()
+            stdout, stderr = watch.communicate(timeout=30)
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -585,9 +795,9 @@ def test_live_watch_ends_when_the_process_exits() -> None:
 @pytest.mark.live
 @requires_proc
 def test_live_watch_ends_cleanly_on_ctrl_c(child: int) -> None:
-    watch = start_watch(child)
-    watch.send_signal(signal.SIGINT)
-    stdout, stderr = watch.communicate(timeout=30)
+    with running_watch(child) as watch:
+        watch.send_signal(signal.SIGINT)
+        stdout, stderr = watch.communicate(timeout=30)
     assert (watch.returncode, stderr) == (0, "")
     assert re.fullmatch(WATCH_SUMMARY.format(pid=child, count=r"\d+"), stdout.splitlines()[-1])
 
@@ -595,13 +805,12 @@ def test_live_watch_ends_cleanly_on_ctrl_c(child: int) -> None:
 @pytest.mark.live
 @requires_proc
 def test_live_closed_output_is_quiet(child: int) -> None:
-    watch = start_watch(child)
-    assert watch.stdout is not None
-    watch.stdout.close()  # like `| head -1` exiting
-    assert watch.wait(timeout=30) == 141
-    assert watch.stderr is not None
-    assert watch.stderr.read() == ""
-    watch.stderr.close()
+    with running_watch(child) as watch:
+        assert watch.stdout is not None
+        watch.stdout.close()  # like `| head -1` exiting
+        assert watch.wait(timeout=30) == 141
+        assert watch.stderr is not None
+        assert watch.stderr.read() == ""
 
 
 @pytest.mark.live

@@ -12,9 +12,10 @@ import pytest
 from procstatus import FIELDS, Memory, ProcStatus
 from procstatus._fields import BY_ATTRIBUTE, MEMORY_FIELDS
 from procstatus._model import _Field
+from strategies import SHARED_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference" / "status_fields.json"
+REFERENCE = SHARED_DIR / "reference" / "status_fields.json"
 
 # The reference names the s390 line without the space the kernel prints before
 # its colon ("User PSW : ..."); the table keys by the exact text before ':'.

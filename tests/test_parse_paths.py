@@ -13,17 +13,13 @@ import re
 from typing import Optional
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from procstatus import FIELDS, Memory, StatusParseError, _kinds, _parse, parse_memory, parse_status
 from procstatus._fields import MEMORY_FIELDS
-from strategies import Generated, corpus_texts, kernel_statuses, mutated
+from strategies import CORPUS, DAMAGE_BASES, SOME, Generated, kernel_statuses, mutated
 
-SOME = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-_CORPUS = corpus_texts()
-_BASES = st.sampled_from(_CORPUS) if _CORPUS else kernel_statuses().map(lambda made: made.text)
 _KINDS = sorted(
     {spec.kind.name: spec.kind for spec in FIELDS.values()}.values(), key=lambda kind: kind.name
 )
@@ -112,10 +108,10 @@ def test_fast_layouts_take_the_kernel_layout(kind: _kinds.Kind, printed: str, ta
     assert (re.fullmatch(kind.fast, printed) is not None) is taken
 
 
-@pytest.mark.skipif(not _CORPUS, reason="the corpus is not beside the repo")
+@pytest.mark.skipif(not CORPUS, reason="the corpus is not beside the repo")
 def test_corpus_fast_path_agrees_with_the_exact_path() -> None:
     taken = 0
-    for data in _CORPUS:
+    for data in CORPUS:
         text = text_of(data)
         template = template_of(text)
         if template is not None:
@@ -124,13 +120,13 @@ def test_corpus_fast_path_agrees_with_the_exact_path() -> None:
         if block is not None:
             assert assert_fast_memory_agrees(text, block) or "\nVmPeak:\t" not in text
     # Most real captures are printed exactly as the kernel prints: the fast path takes them.
-    assert taken >= len(_CORPUS) // 2
+    assert taken >= len(CORPUS) // 2
 
 
-@pytest.mark.skipif(not _CORPUS, reason="the corpus is not beside the repo")
+@pytest.mark.skipif(not CORPUS, reason="the corpus is not beside the repo")
 def test_corpus_through_the_public_functions_is_the_exact_result() -> None:
     for _ in range(3):  # the second sighting of a shape makes its template; the third uses it
-        for data in _CORPUS:
+        for data in CORPUS:
             text = text_of(data)
             raw = exact(text)
             if raw is None:
@@ -145,7 +141,7 @@ def test_corpus_through_the_public_functions_is_the_exact_result() -> None:
 @SOME
 @given(st.data())
 def test_damaged_texts_fast_path_agrees_or_declines(data: st.DataObject) -> None:
-    base = text_of(data.draw(_BASES))
+    base = text_of(data.draw(DAMAGE_BASES))
     damaged = text_of(data.draw(mutated(st.just(base.encode("utf-8", "surrogateescape")))))
     template = template_of(base)
     if template is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Callable, TypeVar, Union
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from procstatus import (
@@ -18,19 +18,21 @@ from procstatus import (
     parse_status,
 )
 from procstatus._fields import MEMORY_FIELDS
-from strategies import Generated, corpus_texts, kernel_statuses, mutated, name_line, names
-
-# Moderate example counts: the whole suite runs on every interpreter of a slow machine.
-FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SOME = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from strategies import (
+    CORPUS,
+    DAMAGE_BASES,
+    FEW,
+    SOME,
+    Generated,
+    kernel_statuses,
+    mutated,
+    name_line,
+    names,
+)
 
 T = TypeVar("T")
 
 MEMORY_NAMES = frozenset(spec.name for spec in MEMORY_FIELDS)
-
-_CORPUS = corpus_texts()
-#: Texts to damage: the real captures when they are beside the repo, else generated ones.
-_BASES = st.sampled_from(_CORPUS) if _CORPUS else kernel_statuses().map(lambda made: made.text)
 
 
 def read_everything(status: ProcStatus) -> None:
@@ -177,7 +179,7 @@ def test_any_bytes_parse_or_raise_status_parse_error(data: bytes) -> None:
 
 
 @SOME
-@given(mutated(_BASES))
+@given(mutated(DAMAGE_BASES))
 def test_damaged_real_texts_parse_or_raise_status_parse_error(data: bytes) -> None:
     assert_parses_or_parse_error(data)
 
@@ -230,9 +232,9 @@ def test_a_seen_layout_never_changes_a_result(made: Generated, data: st.DataObje
 
 
 @SOME
-@given(mutated(_BASES))
+@given(mutated(DAMAGE_BASES))
 def test_damaged_real_texts_parse_like_a_cold_parse(data: bytes) -> None:
-    for text in _CORPUS[46:54] * 2:
+    for text in CORPUS[46:54] * 2:
         parse_status(text)
         parse_memory(text)
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 
-from helpers_live import NOBODY_ENV, SYSTEM_PYTHON, as_nobody
+from helpers_live import SYSTEM_PYTHON, run_as_nobody, world_readable_dir
 from procstatus import (
     ProcessNotFoundError,
     ProcfsNotFoundError,
@@ -444,18 +442,15 @@ else:
 """
 
 
-def run_as_nobody(code: str, *args: str) -> dict[str, object]:
-    """Run ``code`` with /usr/bin/python3 as uid/gid 65534; its one JSON line, parsed."""
-    result = subprocess.run(
-        as_nobody([SYSTEM_PYTHON, "-c", code, *args]),
-        env=NOBODY_ENV,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+def answer_as_nobody(code: str, *args: str) -> dict[str, object]:
+    """Run ``code`` with /usr/bin/python3 as uid/gid 65534; its one JSON line, parsed.
+
+    Skips only when that user cannot import procstatus or attrs; any other
+    failure (a crash of procstatus as that user) fails the test.
+    """
+    result = run_as_nobody([SYSTEM_PYTHON, "-c", code, *args])
     if result.returncode != 0:
-        pytest.skip(f"uid 65534 could not run python: {result.stderr.strip()[-300:]}")
+        pytest.fail(f"python as uid 65534 exited with {result.returncode}:\n{result.stderr}")
     answer: dict[str, object] = json.loads(result.stdout)
     if "import" in answer:
         pytest.skip(f"uid 65534 cannot import procstatus/attrs: {answer['import']}")
@@ -463,14 +458,13 @@ def run_as_nobody(code: str, *args: str) -> dict[str, object]:
 
 
 def test_file_only_its_owner_may_read() -> None:
-    # tmp_path lives under /tmp/pytest-of-root (mode 0700), which uid 65534 cannot
-    # enter, so this tree is built in a world-searchable directory of its own.
-    with tempfile.TemporaryDirectory(prefix="procstatus-perm-") as where:
-        os.chmod(where, 0o755)
-        path = write_status(Path(where), USER)
+    # Built outside tmp_path, which uid 65534 cannot enter (see world_readable_dir).
+    with world_readable_dir("procstatus-perm-") as root:
+        where = str(root)
+        path = write_status(root, USER)
         os.chmod(path.parent, 0o755)
         os.chmod(path, 0o600)
-        answer = run_as_nobody(READ_AS_OTHER_USER, where, "100")
+        answer = answer_as_nobody(READ_AS_OTHER_USER, where, "100")
     assert answer == {
         "type": "ProcfsPermissionError",
         "str": f"[Errno 13] Permission denied: '{where}/100/status'",
