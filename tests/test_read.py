@@ -17,6 +17,7 @@ from procstatus import (
     ProcfsNotFoundError,
     ProcfsPermissionError,
     ProcStatus,
+    StatusParseError,
     format_status,
     iter_processes,
     parse_status,
@@ -25,7 +26,7 @@ from procstatus import (
     read_task,
     thread_ids,
 )
-from procstatus._read import _hidepid_option
+from procstatus._read import ScanError, _hidepid_option
 
 # A user process as Linux 6.x prints it (values made up for these tests).
 USER_TEXT = """\
@@ -385,7 +386,7 @@ def test_iter_processes_reports_unreadable_to_on_error(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deny(monkeypatch, f"{root}/2/status")
-    errors: list[tuple[int, OSError]] = []
+    errors: list[tuple[int, ScanError]] = []
     found = list(iter_processes(root, on_error=lambda pid, error: errors.append((pid, error))))
     assert found == [USER]
     [(pid, error)] = errors
@@ -407,15 +408,39 @@ def test_iter_processes_passes_other_errors_to_on_error(root: Path) -> None:
     (root / "2" / "status").unlink()
     (root / "2" / "status").mkdir()
     errors: list[tuple[int, Optional[int]]] = []
-    found = list(iter_processes(root, on_error=lambda pid, e: errors.append((pid, e.errno))))
+
+    def keep_errno(pid: int, error: ScanError) -> None:
+        assert isinstance(error, OSError)
+        errors.append((pid, error.errno))
+
+    found = list(iter_processes(root, on_error=keep_errno))
     assert found == [USER]
     assert errors == [(2, errno.EISDIR)]
+
+
+def test_iter_processes_raises_a_damaged_text_without_on_error(root: Path) -> None:
+    (root / "100" / "status").write_text("Name:\tworker\nPid:\tseven\n")
+    scan = iter_processes(root)
+    assert next(scan) == KTHREAD
+    with pytest.raises(StatusParseError, match=r"^line 2 \(Pid\): expected a decimal number"):
+        next(scan)
+
+
+def test_iter_processes_passes_a_damaged_text_to_on_error(root: Path) -> None:
+    (root / "2" / "status").write_text("Name:\tkthreadd\nPid:\tseven\n")
+    errors: list[tuple[int, ScanError]] = []
+    found = list(iter_processes(root, on_error=lambda pid, error: errors.append((pid, error))))
+    assert found == [USER]
+    [(pid, error)] = errors
+    assert pid == 2
+    assert isinstance(error, StatusParseError)
+    assert (error.line, error.field) == (2, "Pid")
 
 
 def test_on_error_may_stop_the_scan(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     deny(monkeypatch, f"{root}/2/status")
 
-    def stop(pid: int, error: OSError) -> None:
+    def stop(pid: int, error: ScanError) -> None:
         raise error
 
     with pytest.raises(ProcfsPermissionError):

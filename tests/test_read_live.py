@@ -45,6 +45,7 @@ from procstatus import (
     read_task,
     thread_ids,
 )
+from procstatus._read import ScanError
 
 pytestmark = [pytest.mark.live, requires_proc]
 
@@ -337,7 +338,7 @@ def test_scan_under_churn() -> None:
             started.append(process.pid)
             process.wait()
 
-    errors: list[tuple[int, OSError]] = []
+    errors: list[tuple[int, ScanError]] = []
     churner = threading.Thread(target=churn)
     churner.start()
     scans = 0

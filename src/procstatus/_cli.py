@@ -29,7 +29,7 @@ from ._json import to_json_dict
 from ._kinds import BYTES, KB
 from ._model import ProcStatus
 from ._parse import parse_status
-from ._read import _list_pids, read_memory, read_pid
+from ._read import ScanError, iter_processes, read_memory, read_pid
 from ._units import show_size
 
 __all__ = ["main", "sparkline"]
@@ -541,20 +541,18 @@ def _top(options: argparse.Namespace) -> int:
 def _readable_processes(root: str) -> list[ProcStatus]:
     """Every process under ``root`` whose status can be read and parsed, in pid order.
 
-    Not iter_processes: it raises StatusParseError from the iterator, which ends
-    the scan, and one damaged or unreadable status must cost only its own line.
+    One damaged or unreadable status (permission denied under hidepid=, EIO, a
+    damaged text) costs only its own line.
     """
     try:
-        pids = _list_pids(root)  # raises for a root that is not a procfs
+        scan = iter_processes(root, on_error=_skip)  # raises for a root that is not a procfs
     except OSError as error:
         raise _explain(error, root) from None
-    statuses = []
-    for pid in pids:
-        try:
-            statuses.append(read_pid(pid, root))
-        except (OSError, StatusParseError):
-            continue  # exited meanwhile, permission denied (hidepid=), EIO, damaged text
-    return statuses
+    return list(scan)
+
+
+def _skip(pid: int, error: ScanError) -> None:
+    pass
 
 
 def _optional_size(size: Optional[int], exact: bool) -> str:

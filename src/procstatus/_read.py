@@ -19,7 +19,12 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import Optional, Union
 
-from ._errors import ProcessNotFoundError, ProcfsNotFoundError, ProcfsPermissionError
+from ._errors import (
+    ProcessNotFoundError,
+    ProcfsNotFoundError,
+    ProcfsPermissionError,
+    StatusParseError,
+)
 from ._model import Memory, ProcStatus
 from ._parse import parse_memory, parse_status
 
@@ -112,27 +117,32 @@ def thread_ids(pid: int, root: Union[str, os.PathLike[str]] = "/proc") -> list[i
     return tids
 
 
+#: What ``iter_processes`` hands to its ``on_error`` hook for one process.
+ScanError = Union[OSError, StatusParseError]
+
+
 def iter_processes(
     root: Union[str, os.PathLike[str]] = "/proc",
     *,
-    on_error: Optional[Callable[[int, OSError], None]] = None,
+    on_error: Optional[Callable[[int, ScanError], None]] = None,
 ) -> Iterator[ProcStatus]:
     """Every process under ``root`` that can be read, in pid order, as :class:`ProcStatus`.
 
     ``root`` is listed when this function is called (so a bad root raises here, not
     on the first ``next()``); each status is read when the iterator reaches it.
     A process that exits in between is skipped silently. Any other ``OSError``
-    for one process is passed to ``on_error(pid, error)`` when given (which may
-    raise to stop the scan); without ``on_error``, permission errors
-    (:class:`ProcfsPermissionError`) are skipped silently and other errors are
-    raised. Threads other than group leaders are not listed; see :func:`thread_ids`.
+    for one process, and a :class:`StatusParseError` for its text, is passed to
+    ``on_error(pid, error)`` when given (which may raise to stop the scan);
+    without ``on_error``, permission errors (:class:`ProcfsPermissionError`) are
+    skipped silently and other errors are raised. Threads other than group leaders
+    are not listed; see :func:`thread_ids`.
     """
     root = _root_str(root)
     return _scan(root, _list_pids(root), on_error)
 
 
 def _scan(
-    root: str, pids: list[int], on_error: Optional[Callable[[int, OSError], None]]
+    root: str, pids: list[int], on_error: Optional[Callable[[int, ScanError], None]]
 ) -> Iterator[ProcStatus]:
     for pid in pids:
         try:
@@ -146,7 +156,14 @@ def _scan(
             elif not isinstance(exc, PermissionError):
                 raise
             continue
-        yield parse_status(data)
+        try:
+            status = parse_status(data)
+        except StatusParseError as exc:
+            if on_error is None:
+                raise
+            on_error(pid, exc)
+            continue
+        yield status
 
 
 def _list_pids(root: str) -> list[int]:
