@@ -21,7 +21,7 @@ import pytest
 
 import procstatus
 from helpers_live import SYSTEM_PYTHON, run_as_nobody
-from procstatus import _peak
+from procstatus import _peak, _procfs
 from procstatus._read import read_memory
 
 MiB = 1 << 20
@@ -326,7 +326,7 @@ def test_unavailable_when_the_kernel_rejects_5(
     fake_os = types.ModuleType("os")
     fake_os.__dict__.update(os.__dict__)
     fake_os.write = write  # type: ignore[attr-defined]
-    monkeypatch.setattr(_peak, "os", fake_os)
+    monkeypatch.setattr(_procfs, "os", fake_os)
     with pytest.raises(procstatus.PeakResetUnavailableError, match="the kernel rejects '5'"):
         procstatus.reset_peak(42, root=tmp_path)
 

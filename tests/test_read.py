@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import pytest
 
+import procstatus
 from helpers_live import SYSTEM_PYTHON, run_as_nobody, world_readable_dir
 from procstatus import (
     ProcessNotFoundError,
@@ -26,7 +27,8 @@ from procstatus import (
     read_task,
     thread_ids,
 )
-from procstatus._read import ScanError, _hidepid_option
+from procstatus._procfs import hidepid_option as _hidepid_option
+from procstatus._read import ScanError
 
 # A user process as Linux 6.x prints it (values made up for these tests).
 USER_TEXT = """\
@@ -397,10 +399,10 @@ def test_iter_processes_reports_unreadable_to_on_error(
 
 def test_iter_processes_raises_other_errors_without_on_error(root: Path) -> None:
     (root / "100" / "status").unlink()
-    (root / "100" / "status").mkdir()  # read() of a directory fails with EISDIR
+    (root / "100" / "status").mkdir()  # not a regular file: not what procfs serves
     scan = iter_processes(root)
     assert next(scan) == KTHREAD
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(procstatus.ProcfsFileError, match="not a regular file"):
         next(scan)
 
 
@@ -415,7 +417,7 @@ def test_iter_processes_passes_other_errors_to_on_error(root: Path) -> None:
 
     found = list(iter_processes(root, on_error=keep_errno))
     assert found == [USER]
-    assert errors == [(2, errno.EISDIR)]
+    assert errors == [(2, errno.EINVAL)]
 
 
 def test_iter_processes_raises_a_damaged_text_without_on_error(root: Path) -> None:

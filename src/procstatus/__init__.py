@@ -7,9 +7,11 @@ thin layer that reads files under a proc root and hands the bytes to it.
 from __future__ import annotations
 
 from ._errors import (
+    Error,
     PeakResetUnavailableError,
     PeakTraceError,
     ProcessNotFoundError,
+    ProcfsFileError,
     ProcfsNotFoundError,
     ProcfsPermissionError,
     StatusParseError,
@@ -29,6 +31,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "FIELDS",
+    "Error",
     "FieldSpec",
     "Ids",
     "Kind",
@@ -38,6 +41,7 @@ __all__ = [
     "PeakWindow",
     "ProcStatus",
     "ProcessNotFoundError",
+    "ProcfsFileError",
     "ProcfsNotFoundError",
     "ProcfsPermissionError",
     "RunResult",

@@ -9,16 +9,27 @@ from __future__ import annotations
 from typing import Optional
 
 __all__ = [
+    "Error",
     "PeakResetUnavailableError",
     "PeakTraceError",
     "ProcessNotFoundError",
+    "ProcfsFileError",
     "ProcfsNotFoundError",
     "ProcfsPermissionError",
     "StatusParseError",
 ]
 
 
-class StatusParseError(ValueError):
+class Error(Exception):
+    """The base class of every exception procstatus raises.
+
+    Each one also keeps the builtin class it has always had (``ValueError``,
+    ``ProcessLookupError``, ``PermissionError``, ``OSError``...), so both
+    ``except procstatus.Error`` and ``except ProcessLookupError`` catch it.
+    """
+
+
+class StatusParseError(ValueError, Error):
     """A status text that is not what any kernel writes.
 
     ``line`` is the 1-based line number, ``field`` the kernel name of the line
@@ -44,7 +55,7 @@ def _rebuild_parse_error(
     return StatusParseError(reason, line=line, field=field, text=text)
 
 
-class ProcessNotFoundError(ProcessLookupError):
+class ProcessNotFoundError(ProcessLookupError, Error):
     """The process (or thread) does not exist, or exited while it was read."""
 
     def __init__(self, pid: int, tid: Optional[int] = None) -> None:
@@ -54,20 +65,28 @@ class ProcessNotFoundError(ProcessLookupError):
         super().__init__(f"no such process: {what}" if tid is None else f"no such thread: {what}")
 
 
-class ProcfsPermissionError(PermissionError):
+class ProcfsPermissionError(PermissionError, Error):
     """The status file exists but this user may not read it (or write it, for clear_refs)."""
 
 
-class ProcfsNotFoundError(FileNotFoundError):
+class ProcfsNotFoundError(FileNotFoundError, Error):
     """The proc root does not exist or is not a directory (no procfs mounted there)."""
 
 
-class PeakResetUnavailableError(OSError):
+class ProcfsFileError(OSError, Error):
+    """What stands where a procfs file should be is not one: not a regular file
+    (a FIFO, a device, a directory), or longer than anything the kernel writes
+    there. Met only under a root that is not a real procfs, such as a
+    container's seen from the host or a copied tree: never blocks, never
+    reads on without bound. ``errno`` is EINVAL or EFBIG, ``filename`` the path."""
+
+
+class PeakResetUnavailableError(OSError, Error):
     """The kernel cannot reset the peak RSS: older than Linux 4.0, or built
     without CONFIG_PROC_PAGE_MONITOR (no /proc/PID/clear_refs)."""
 
 
-class PeakTraceError(OSError):
+class PeakTraceError(OSError, Error):
     """``run_command`` could not follow the command to its exit with ptrace.
 
     ``errno`` is EPERM when tracing is not permitted: Yama ptrace_scope 3, a

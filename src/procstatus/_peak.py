@@ -16,8 +16,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Optional, TypeVar, Union
 
-from ._errors import PeakResetUnavailableError, ProcessNotFoundError, ProcfsPermissionError
-from ._read import _check_id, _root_str, _translate, read_memory
+from ._errors import (
+    PeakResetUnavailableError,
+    ProcfsFileError,
+    ProcfsPermissionError,
+)
+from ._procfs import check_id, list_tids, path, root_str, translate, write_file
+from ._read import read_memory
 
 __all__ = ["PeakWindow", "reset_peak", "track_peak"]
 
@@ -56,8 +61,8 @@ def reset_peak(pid: Optional[int] = None, *, root: Union[str, os.PathLike[str]] 
     """
     # The same checks as the read functions: only a pid that is a non-negative
     # int, and a non-empty str root, ever become part of the path.
-    target = os.getpid() if pid is None else _check_id(pid, "pid")
-    root = _root_str(root)
+    target = os.getpid() if pid is None else check_id(pid, "pid")
+    root = root_str(root)
     if _resets_own_peak(target, root):
         with _lock:
             _fold_into_open_windows()
@@ -79,38 +84,32 @@ def _resets_own_peak(pid: int, root: str) -> bool:
     if pid == os.getpid():
         return True
     try:
-        return str(pid) in os.listdir("/proc/self/task")
+        return pid in list_tids(_PROC, os.getpid())
     except OSError:
         return False
 
 
 def _write_clear_refs(pid: int, root: str) -> None:
-    path = f"{root}/{pid}/clear_refs"
+    file_path = path(root, pid, "clear_refs")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        write_file(root, pid, "clear_refs", b"5")
     except OSError as exc:
-        if exc.errno in (errno.EPERM, errno.EACCES):
-            raise _not_allowed(pid, path, exc.errno) from None
-        if exc.errno == errno.ENOENT and os.path.isdir(f"{root}/{pid}"):
+        code = exc.errno
+        if isinstance(exc, ProcfsFileError):
+            raise
+        if code in (errno.EPERM, errno.EACCES):
+            raise _not_allowed(pid, file_path, code) from None
+        if code == errno.EINVAL:
+            # Kernels before 4.0 reject any type above CLEAR_REFS_SOFT_DIRTY (4).
+            raise _unavailable(pid, file_path, errno.EINVAL, "the kernel rejects '5'") from None
+        if code == errno.ENOENT and os.path.isdir(path(root, pid, "")):
             # The process is there but the file is not: proc/base.c only creates
             # clear_refs under CONFIG_PROC_PAGE_MONITOR.
-            raise _unavailable(pid, path, errno.ENOENT, "no clear_refs file") from None
-        # A missing, non-directory or empty root, or a process that is gone: as
-        # the read functions report them.
-        raise _translate(exc, path, root, pid, None) from None
-    try:
-        os.write(fd, b"5")
-    except OSError as e:
-        if e.errno == errno.EINVAL:
-            # Kernels before 4.0 reject any type above CLEAR_REFS_SOFT_DIRTY (4).
-            raise _unavailable(pid, path, errno.EINVAL, "the kernel rejects '5'") from None
-        if e.errno == errno.ESRCH:  # get_proc_task() failed: exited since the open
-            raise ProcessNotFoundError(pid) from None
-        if e.errno in (errno.EPERM, errno.EACCES):
-            raise _not_allowed(pid, path, e.errno) from None
-        raise
-    finally:
-        os.close(fd)
+            raise _unavailable(pid, file_path, errno.ENOENT, "no clear_refs file") from None
+        # A missing, non-directory or empty root, or a process that is gone
+        # (ESRCH from the write: get_proc_task() failed after the open): as the
+        # read functions report them.
+        raise translate(exc, file_path, root, pid, None) from None
 
 
 def _unavailable(pid: int, path: str, code: int, why: str) -> PeakResetUnavailableError:
