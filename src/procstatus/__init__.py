@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ._errors import (
     Error,
+    FieldTypeError,
+    FieldValueError,
     PeakResetUnavailableError,
     PeakTraceError,
     ProcessNotFoundError,
@@ -33,6 +35,8 @@ __all__ = [
     "FIELDS",
     "Error",
     "FieldSpec",
+    "FieldTypeError",
+    "FieldValueError",
     "Ids",
     "Kind",
     "Memory",

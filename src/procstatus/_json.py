@@ -5,6 +5,10 @@ names in file order, a line the kernel did not print is not a key, and each
 value kind of ``_kinds.py`` has one JSON form. Numbers that can exceed 2**53
 (signal and capability masks, untag_mask) stay hexadecimal strings as printed,
 because JavaScript and jq 1.6 read JSON numbers as doubles and would round them.
+
+Every value is wanted here, so all are made in one pass over the texts of the
+lines, each straight to its JSON form (a number from its digits, a mask as its
+text) without the Python value in between where none is needed.
 """
 
 from __future__ import annotations
@@ -36,39 +40,43 @@ def _text(value: str) -> str:
     return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
-def _words(value: tuple[str, ...]) -> list[str]:
-    return [_text(word) for word in value]
-
-
-def _as_object(value: tuple[int, ...]) -> dict[str, int]:
-    return dict(value._asdict())  # type: ignore[attr-defined]  # Ids and SigQ are NamedTuples
+def _from_value(kind: _kinds.Kind, form: Callable[[Any], Any]) -> Callable[[str], Any]:
+    convert = kind._convert
+    return lambda text: form(convert(text))
 
 
 def _state(value: _kinds.TaskState) -> dict[str, str]:
     return {"letter": _text(value.letter), "meaning": _text(value.meaning)}
 
 
-#: How a typed value becomes JSON, per kind. None: the text as printed.
-_CONVERTERS: dict[_kinds.Kind, Callable[[Any], Any] | None] = {
-    _kinds.KB: int,  # bytes
-    _kinds.BYTES: int,
+def _as_object(value: tuple[int, ...]) -> dict[str, int]:
+    return dict(value._asdict())  # type: ignore[attr-defined]  # Ids and SigQ are NamedTuples
+
+
+#: The JSON form of each kind, from the text of a line.
+FORMS: dict[_kinds.Kind, Callable[[str], Any]] = {
+    _kinds.KB: _kinds.KB._convert,  # bytes
+    _kinds.BYTES: _kinds.BYTES._convert,
     _kinds.INT: int,
-    _kinds.OCTAL: int,
-    _kinds.PERCENT: int,
-    _kinds.BOOL: bool,
-    _kinds.STATE: _state,
-    _kinds.IDS: _as_object,
-    _kinds.SIGQ: _as_object,
-    _kinds.GROUPS: list,
-    _kinds.TAB_LIST: list,
-    _kinds.WORDS: _words,
-    _kinds.HEX_WORDS: sorted,
-    _kinds.RANGE_LIST: sorted,
-    _kinds.HEX_MASK: None,  # up to 128 bits (MIPS signal masks)
-    _kinds.HEX_NUMBER: None,  # untag_mask is 0xffffffffffffffff on x86
-    _kinds.TEXT: None,
-    _kinds.NAME: _text,
+    _kinds.OCTAL: _kinds.OCTAL._convert,
+    _kinds.PERCENT: _kinds.PERCENT._convert,
+    _kinds.BOOL: _kinds.BOOL._convert,
+    _kinds.STATE: _from_value(_kinds.STATE, _state),
+    _kinds.IDS: _from_value(_kinds.IDS, _as_object),
+    _kinds.SIGQ: _from_value(_kinds.SIGQ, _as_object),
+    _kinds.GROUPS: _from_value(_kinds.GROUPS, list),
+    _kinds.TAB_LIST: _from_value(_kinds.TAB_LIST, list),
+    _kinds.WORDS: _from_value(_kinds.WORDS, lambda words: [_text(word) for word in words]),
+    _kinds.HEX_WORDS: _from_value(_kinds.HEX_WORDS, sorted),
+    _kinds.RANGE_LIST: _from_value(_kinds.RANGE_LIST, sorted),
+    _kinds.HEX_MASK: _text,  # up to 128 bits (MIPS signal masks): as printed
+    _kinds.HEX_NUMBER: _text,  # untag_mask is 0xffffffffffffffff on x86: as printed
+    _kinds.TEXT: _text,
+    _kinds.NAME: _from_value(_kinds.NAME, _text),
 }
+
+#: The JSON form of each known line; unknown lines are text as printed.
+_BY_KEY = {name: FORMS[spec.kind] for name, spec in FIELDS.items()}
 
 
 def to_json_dict(status: ProcStatus) -> dict[str, Any]:
@@ -82,11 +90,9 @@ def to_json_dict(status: ProcStatus) -> dict[str, Any]:
     >>> to_json_dict(parse_status("Name:\\tsh\\nState:\\tS (sleeping)\\nVmHWM:\\t 8 kB\\n"))
     {'Name': 'sh', 'State': {'letter': 'S', 'meaning': 'sleeping'}, 'VmHWM': 8192}
     """
-    result: dict[str, Any] = {}
-    for key in status:
-        spec = FIELDS.get(key)
-        convert = None if spec is None else _CONVERTERS.get(spec.kind)
-        # Two keys that differ only in bytes that are not UTF-8 become one key here;
-        # the last wins. Such names are damage, not kernel output.
-        result[_text(key)] = _text(status.raw(key)) if convert is None else convert(status[key])
-    return result
+    form = _BY_KEY.get
+    # Two keys that differ only in bytes that are not UTF-8 become one key here;
+    # the last wins. Such names are damage, not kernel output.
+    return {
+        _text(key): form(key, _text)(text) for key, text in zip(status._keys, status._all_texts())
+    }
