@@ -90,3 +90,28 @@ def test_docs_fields_page_is_generated_from_the_table() -> None:
     spec.loader.exec_module(module)
     page = (ROOT / "docs" / "fields.md").read_text(encoding="utf-8")
     assert page == module.render(), "docs/fields.md is stale: run python scripts/fields_doc.py"
+
+
+def load_script(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_typed_keys_of_the_model_are_generated_from_the_table() -> None:
+    # The attributes and the overloads of __getitem__ and get (so that mypy knows
+    # status["VmHWM"] is an int) are written by scripts/field_types.py.
+    source = (ROOT / "src" / "procstatus" / "_model.py").read_text(encoding="utf-8")
+    fresh = load_script("field_types").render(source)
+    assert source == fresh, "_model.py is stale: run python scripts/field_types.py"
+
+
+def test_every_field_type_has_its_key_alias() -> None:
+    module = load_script("field_types")
+    grouped = module.groups()
+    assert sorted(name for names in grouped.values() for name in names) == sorted(FIELDS)
+    for python_type, names in grouped.items():
+        assert {FIELDS[name].kind.python_type for name in names} == {python_type}
