@@ -206,10 +206,10 @@ class Template:
             spec = FIELDS.get(key)
             kind = TEXT if spec is None else spec.kind  # unknown lines are kept as text
             layout = kind._fast
-            if not kind._fast_checked:
+            if kind._fast_check is not None:
                 # Capture the few values still to check: cheaper than cutting them out.
                 layout = f"({layout})"
-                checks.append((len(checks) + 1, kind._check))
+                checks.append((len(checks) + 1, kind._fast_check))
             if kind._padded or kind is TEXT:
                 strip.append(position)
             # No layout crosses a newline, so the lines are matched one after the

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import _kinds
 from ._fields import FIELDS
@@ -50,11 +51,12 @@ def _state(value: _kinds.TaskState) -> dict[str, str]:
 
 
 def _as_object(value: tuple[int, ...]) -> dict[str, int]:
-    return dict(value._asdict())  # type: ignore[attr-defined]  # Ids and SigQ are NamedTuples
+    return dict(zip(value._fields, value))  # type: ignore[attr-defined]  # Ids, SigQ: NamedTuples
 
 
-#: The JSON form of each kind, from the text of a line.
-FORMS: dict[_kinds.Kind, Callable[[str], Any]] = {
+#: The JSON form of each kind, from the text of a line; None: the text itself
+#: (hexadecimal digits, which need no care for Unicode).
+FORMS: dict[_kinds.Kind, Optional[Callable[[str], Any]]] = {
     _kinds.KB: _kinds.KB._convert,  # bytes
     _kinds.BYTES: _kinds.BYTES._convert,
     _kinds.INT: int,
@@ -69,14 +71,23 @@ FORMS: dict[_kinds.Kind, Callable[[str], Any]] = {
     _kinds.WORDS: _from_value(_kinds.WORDS, lambda words: [_text(word) for word in words]),
     _kinds.HEX_WORDS: _from_value(_kinds.HEX_WORDS, sorted),
     _kinds.RANGE_LIST: _from_value(_kinds.RANGE_LIST, sorted),
-    _kinds.HEX_MASK: _text,  # up to 128 bits (MIPS signal masks): as printed
-    _kinds.HEX_NUMBER: _text,  # untag_mask is 0xffffffffffffffff on x86: as printed
+    _kinds.HEX_MASK: None,  # up to 128 bits (MIPS signal masks): as printed
+    _kinds.HEX_NUMBER: None,  # untag_mask is 0xffffffffffffffff on x86: as printed
     _kinds.TEXT: _text,
     _kinds.NAME: _from_value(_kinds.NAME, _text),
 }
 
 #: The JSON form of each known line; unknown lines are text as printed.
 _BY_KEY = {name: FORMS[spec.kind] for name, spec in FIELDS.items()}
+
+
+def _plan_of(keys: tuple[str, ...]) -> tuple[tuple[str, Optional[Callable[[str], Any]]], ...]:
+    """The JSON key and form of each line of a status of these keys."""
+    return tuple((_text(key), _BY_KEY.get(key, _text)) for key in keys)
+
+
+# A machine prints a few shapes (the fast path's templates): their plans are kept.
+_plan_kept = lru_cache(maxsize=32)(_plan_of)
 
 
 def to_json_dict(status: ProcStatus) -> dict[str, Any]:
@@ -90,9 +101,11 @@ def to_json_dict(status: ProcStatus) -> dict[str, Any]:
     >>> to_json_dict(parse_status("Name:\\tsh\\nState:\\tS (sleeping)\\nVmHWM:\\t 8 kB\\n"))
     {'Name': 'sh', 'State': {'letter': 'S', 'meaning': 'sleeping'}, 'VmHWM': 8192}
     """
-    form = _BY_KEY.get
+    keys = status._keys
+    plan = _plan_kept(keys) if len(keys) <= 128 else _plan_of(keys)
+    result: dict[str, Any] = {}
     # Two keys that differ only in bytes that are not UTF-8 become one key here;
     # the last wins. Such names are damage, not kernel output.
-    return {
-        _text(key): form(key, _text)(text) for key, text in zip(status._keys, status._all_texts())
-    }
+    for (key, form), text in zip(plan, status._all_texts()):
+        result[key] = text if form is None else form(text)
+    return result

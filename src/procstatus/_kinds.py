@@ -87,11 +87,14 @@ class Kind:
     _convert: Callable[[str], Any] = attrs.field(kw_only=True, repr=False, alias="convert")
     _write: Callable[[Any], str] = attrs.field(kw_only=True, repr=False, alias="write")
     #: The layout the kernel itself prints after ``Key:<TAB>`` up to the newline:
-    #: a regular expression without groups that admits only valid values.
+    #: a regular expression without groups, admitting only valid values unless
+    #: ``_fast_check`` is given.
     _fast: str = attrs.field(kw_only=True, repr=False, alias="fast")
-    #: False when ``_fast`` does not exclude every value that ``_check`` rejects,
-    #: so that the fast path must run the check on the value too.
-    _fast_checked: bool = attrs.field(default=True, repr=False, alias="fast_checked")
+    #: What the fast path must still check on a value its layout took (a range
+    #: list out of order), or None when the layout is the whole check.
+    _fast_check: Optional[Callable[[str], Optional[str]]] = attrs.field(
+        default=None, repr=False, alias="fast_check"
+    )
     #: True when ``_write`` pads the value with blanks that are not part of its text.
     _padded: bool = attrs.field(default=False, repr=False, alias="padded")
 
@@ -108,7 +111,7 @@ def _kind(
     unit: Optional[str] = None,
     exact: Optional[str] = None,
     explain: Optional[Callable[[str], Optional[str]]] = None,
-    fast_checked: bool = True,
+    fast_check: Optional[Callable[[str], Optional[str]]] = None,
     padded: bool = False,
 ) -> Kind:
     """A kind whose check is ``pattern``, or ``exact`` then ``explain`` when given.
@@ -139,7 +142,7 @@ def _kind(
         convert=convert,
         write=write,
         fast=fast,
-        fast_checked=fast_checked,
+        fast_check=fast_check,
         padded=padded,
     )
 
@@ -362,7 +365,27 @@ def _write_hex_words(value: object) -> str:
     return ",".join(words)
 
 
+_HEX_WORDS = re.compile("[0-9a-f]{1,8}(?:,[0-9a-f]{8}){0,1023}").fullmatch
+_HEX_WORDS_EXPECTED = "expected comma-separated 32-bit words of lower-case hexadecimal digits"
+
+
+@lru_cache(maxsize=64)
+def _check_hex_words_kept(text: str) -> Optional[str]:
+    return None if _HEX_WORDS(text) else _HEX_WORDS_EXPECTED
+
+
+def _check_hex_words(text: str) -> Optional[str]:
+    if len(text) <= 512:  # the masks of one machine: the same few texts in every process
+        return _check_hex_words_kept(text)
+    return None if _HEX_WORDS(text) else _HEX_WORDS_EXPECTED
+
+
 def _explain_ranges(text: str) -> Optional[str]:
+    # A machine's processes share a few short lists ("0-3"): those are kept.
+    return _explain_short_ranges(text) if len(text) <= 64 else _explain_any_ranges(text)
+
+
+def _explain_any_ranges(text: str) -> Optional[str]:
     # bitmap_list_string() in lib/vsprintf.c prints ascending, disjoint ranges:
     # anything else is not kernel output, and overlapping ranges would make the
     # conversion cost far more than the text's length.
@@ -381,7 +404,14 @@ def _explain_ranges(text: str) -> Optional[str]:
     return None
 
 
+_explain_short_ranges = lru_cache(maxsize=64)(_explain_any_ranges)
+
+
 def _ranges(text: str) -> frozenset[int]:
+    return _short_ranges(text) if len(text) <= 64 else _any_ranges(text)
+
+
+def _any_ranges(text: str) -> frozenset[int]:
     # Checked ascending and disjoint: at most _MAX_LISTED numbers, each made once.
     spans = []
     for part in text.split(","):
@@ -389,6 +419,9 @@ def _ranges(text: str) -> frozenset[int]:
             first, _, last = part.partition("-")
             spans.append(range(int(first), int(last or first) + 1))
     return frozenset(chain.from_iterable(spans))
+
+
+_short_ranges = lru_cache(maxsize=64)(_any_ranges)
 
 
 def _write_range_list(value: object) -> str:
@@ -607,11 +640,16 @@ HEX_NUMBER = _kind(
 HEX_WORDS = _kind(
     "hex_words",
     "frozenset[int]",
-    "comma-separated 32-bit words of lower-case hexadecimal digits",
+    _HEX_WORDS_EXPECTED[len("expected ") :],
     pattern="[0-9a-f]{1,8}(?:,[0-9a-f]{8}){0,1023}",  # "%*pb": 32-bit words, most significant first
     convert=_bits,
     write=_write_hex_words,
-    fast="[0-9a-f]{1,8}(?:,[0-9a-f]{8}){0,1023}",
+    # Matching hex digits one character class at a time costs a third of a whole
+    # template (Mems_allowed is 32 words with MAX_NUMNODES = 1024), and every
+    # process of a machine prints the same masks: the fast path takes the line
+    # whole and checks it once per distinct text.
+    fast=r"[^\n]*",
+    fast_check=_check_hex_words,
 )
 RANGE_LIST = _kind(
     "range_list",
@@ -621,9 +659,9 @@ RANGE_LIST = _kind(
     explain=_explain_ranges,
     convert=_ranges,
     write=_write_range_list,
-    # A regular expression cannot see ranges out of order: the fast path runs the check.
+    # A regular expression cannot see ranges out of order: the fast path checks that.
     fast="(?:[0-9]{1,5}(?:-[0-9]{1,5})?(?:,[0-9]{1,5}(?:-[0-9]{1,5})?)*)?",
-    fast_checked=False,
+    fast_check=_explain_ranges,
 )
 WORDS = _kind(
     "words",
@@ -683,6 +721,12 @@ KINDS = (
 
 def clear_caches() -> None:
     """Forget the conversions kept for speed (tests check results with and without them)."""
-    _ids.cache_clear()
-    _groups_cached.cache_clear()
-    _state.cache_clear()
+    for cache in (
+        _ids,
+        _groups_cached,
+        _state,
+        _explain_short_ranges,
+        _short_ranges,
+        _check_hex_words_kept,
+    ):
+        cache.cache_clear()
