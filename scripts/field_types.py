@@ -57,15 +57,19 @@ def groups() -> dict[str, list[str]]:
 
 
 def render_keys() -> str:
-    """The module-level aliases (ruff's format: one name a line, trailing comma)."""
-    parts = []
+    """The module-level aliases (ruff's format: one name a line, trailing comma).
+
+    They are for type checkers only: with ``from __future__ import annotations``
+    nothing evaluates them at run time, so importing procstatus does not build them.
+    """
+    parts = ["if TYPE_CHECKING:\n"]
     for python_type, names in groups().items():
-        parts.append(f"#: Kernel names whose value is ``{python_type}``.\n")
+        parts.append(f"    #: Kernel names whose value is ``{python_type}``.\n")
         if len(names) == 1:
-            parts.append(f'{ALIASES[python_type]} = Literal["{names[0]}"]\n')
+            parts.append(f'    {ALIASES[python_type]} = Literal["{names[0]}"]\n')
         else:
-            listed = "".join(f'    "{name}",\n' for name in names)
-            parts.append(f"{ALIASES[python_type]} = Literal[\n{listed}]\n")
+            listed = "".join(f'        "{name}",\n' for name in names)
+            parts.append(f"    {ALIASES[python_type]} = Literal[\n{listed}    ]\n")
     return "".join(parts)
 
 

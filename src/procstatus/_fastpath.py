@@ -47,6 +47,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import repeat
 from operator import attrgetter, getitem, itemgetter, mul
 from typing import Generic, Optional, TypeVar, cast
@@ -277,7 +278,12 @@ def learn(text: str, keys: tuple[str, ...]) -> None:
 
 _MEMORY_STARTS = ("Vm", "Rss", "HugetlbPages:")
 #: A line that may be a memory line: every MEMORY_FIELDS name starts this way.
-_MEMORY_LINE = re.compile(r"\n(?:Vm|Rss|HugetlbPages:)")
+_MEMORY_LINE = r"\n(?:Vm|Rss|HugetlbPages:)"
+
+
+@lru_cache(maxsize=1)  # compiled when first used: importing procstatus compiles nothing
+def _memory_line() -> re.Pattern[str]:
+    return re.compile(_MEMORY_LINE)
 
 
 def parse_memory(text: str) -> Optional[Memory]:
@@ -295,7 +301,8 @@ def parse_memory(text: str) -> Optional[Memory]:
         found = block.read(text, start)
         if found is not None:
             memory, end = found
-            if _MEMORY_LINE.search(text, 0, start) or _MEMORY_LINE.search(text, end - 1):
+            line = _memory_line()
+            if line.search(text, 0, start) or line.search(text, end - 1):
                 continue  # a memory line outside the block: a longer block, or the exact path
             return memory
     return None

@@ -120,17 +120,27 @@ def _kind(
     the common case in C; when it fails, ``pattern`` and ``explain`` say why.
     """
     message = f"expected {expected}"
-    loose = re.compile(pattern).fullmatch
-    precise = re.compile(exact).fullmatch if exact is not None else None
+    # Compiled when first used: importing procstatus compiles no pattern.
+    loose: Optional[Callable[[str], object]] = None
+    precise: Optional[Callable[[str], object]] = None
 
     def check(text: str) -> Optional[str]:
-        if precise is not None and precise(text):
-            return None
+        nonlocal loose, precise
+        if exact is not None:
+            if precise is None:
+                precise = re.compile(exact).fullmatch
+            if precise(text):
+                return None
+        if loose is None:
+            loose = re.compile(pattern).fullmatch
         if not loose(text):
             return message
         return None if explain is None else explain(text)
 
     def check_pattern(text: str) -> Optional[str]:  # the same, for kinds that have only a pattern
+        nonlocal loose
+        if loose is None:
+            loose = re.compile(pattern).fullmatch
         return None if loose(text) else message
 
     return Kind(
@@ -365,19 +375,19 @@ def _write_hex_words(value: object) -> str:
     return ",".join(words)
 
 
-_HEX_WORDS = re.compile("[0-9a-f]{1,8}(?:,[0-9a-f]{8}){0,1023}").fullmatch
+_HEX_WORDS = "[0-9a-f]{1,8}(?:,[0-9a-f]{8}){0,1023}"  # "%*pb": 32-bit words, most significant first
 _HEX_WORDS_EXPECTED = "expected comma-separated 32-bit words of lower-case hexadecimal digits"
-
-
-@lru_cache(maxsize=64)
-def _check_hex_words_kept(text: str) -> Optional[str]:
-    return None if _HEX_WORDS(text) else _HEX_WORDS_EXPECTED
 
 
 def _check_hex_words(text: str) -> Optional[str]:
     if len(text) <= 512:  # the masks of one machine: the same few texts in every process
         return _check_hex_words_kept(text)
-    return None if _HEX_WORDS(text) else _HEX_WORDS_EXPECTED
+    return HEX_WORDS._check(text)
+
+
+@lru_cache(maxsize=64)
+def _check_hex_words_kept(text: str) -> Optional[str]:
+    return HEX_WORDS._check(text)
 
 
 def _explain_ranges(text: str) -> Optional[str]:
@@ -641,7 +651,7 @@ HEX_WORDS = _kind(
     "hex_words",
     "frozenset[int]",
     _HEX_WORDS_EXPECTED[len("expected ") :],
-    pattern="[0-9a-f]{1,8}(?:,[0-9a-f]{8}){0,1023}",  # "%*pb": 32-bit words, most significant first
+    pattern=_HEX_WORDS,
     convert=_bits,
     write=_write_hex_words,
     # Matching hex digits one character class at a time costs a third of a whole

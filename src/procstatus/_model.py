@@ -23,7 +23,18 @@ templates are known only through the small ``_Layout`` protocol.
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, Mapping, ValuesView
-from typing import Any, Generic, Literal, NamedTuple, Optional, Protocol, TypeVar, Union, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    NamedTuple,
+    Optional,
+    Protocol,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from ._errors import FieldTypeError, FieldValueError
 from ._fields import BY_ATTRIBUTE, FIELDS, MEMORY_FIELDS
@@ -139,103 +150,104 @@ class _Field(Generic[T]):
 
 
 # BEGIN GENERATED KEYS (scripts/field_types.py writes it from procstatus.FIELDS)
-#: Kernel names whose value is ``str``.
-_StrKey = Literal[
-    "Name",
-    "Speculation_Store_Bypass",
-    "SpeculationIndirectBranch",
-    "StaBrk",
-    "Brk",
-    "StaStk",
-    "ExecLim",
-    "task",
-    "User PSW ",
-    "User GPRS",
-    "User ACRS",
-]
-#: Kernel names whose value is ``int``.
-_IntKey = Literal[
-    "Umask",
-    "SleepAVG",
-    "Tgid",
-    "Ngid",
-    "Pid",
-    "PPid",
-    "TracerPid",
-    "FDSize",
-    "VmPeak",
-    "VmSize",
-    "VmLck",
-    "VmPin",
-    "VmHWM",
-    "VmRSS",
-    "RssAnon",
-    "RssFile",
-    "RssShmem",
-    "VmData",
-    "VmStk",
-    "VmExe",
-    "VmLib",
-    "VmPTE",
-    "VmPMD",
-    "VmSwap",
-    "HugetlbPages",
-    "Mem",
-    "Slack",
-    "Shared",
-    "untag_mask",
-    "Threads",
-    "SigPnd",
-    "ShdPnd",
-    "SigBlk",
-    "SigIgn",
-    "SigCgt",
-    "CapInh",
-    "CapPrm",
-    "CapEff",
-    "CapBnd",
-    "CapAmb",
-    "Seccomp",
-    "Seccomp_filters",
-    "voluntary_ctxt_switches",
-    "nonvoluntary_ctxt_switches",
-]
-#: Kernel names whose value is ``TaskState``.
-_TaskStateKey = Literal["State"]
-#: Kernel names whose value is ``Ids``.
-_IdsKey = Literal[
-    "Uid",
-    "Gid",
-]
-#: Kernel names whose value is ``tuple[int, ...]``.
-_IntTupleKey = Literal[
-    "Groups",
-    "NStgid",
-    "NSpid",
-    "NSpgid",
-    "NSsid",
-]
-#: Kernel names whose value is ``bool``.
-_BoolKey = Literal[
-    "Kthread",
-    "CoreDumping",
-    "THP_enabled",
-    "NoNewPrivs",
-]
-#: Kernel names whose value is ``SigQ``.
-_SigQKey = Literal["SigQ"]
-#: Kernel names whose value is ``frozenset[int]``.
-_IntSetKey = Literal[
-    "Cpus_allowed",
-    "Cpus_allowed_list",
-    "Mems_allowed",
-    "Mems_allowed_list",
-]
-#: Kernel names whose value is ``tuple[str, ...]``.
-_StrTupleKey = Literal[
-    "x86_Thread_features",
-    "x86_Thread_features_locked",
-]
+if TYPE_CHECKING:
+    #: Kernel names whose value is ``str``.
+    _StrKey = Literal[
+        "Name",
+        "Speculation_Store_Bypass",
+        "SpeculationIndirectBranch",
+        "StaBrk",
+        "Brk",
+        "StaStk",
+        "ExecLim",
+        "task",
+        "User PSW ",
+        "User GPRS",
+        "User ACRS",
+    ]
+    #: Kernel names whose value is ``int``.
+    _IntKey = Literal[
+        "Umask",
+        "SleepAVG",
+        "Tgid",
+        "Ngid",
+        "Pid",
+        "PPid",
+        "TracerPid",
+        "FDSize",
+        "VmPeak",
+        "VmSize",
+        "VmLck",
+        "VmPin",
+        "VmHWM",
+        "VmRSS",
+        "RssAnon",
+        "RssFile",
+        "RssShmem",
+        "VmData",
+        "VmStk",
+        "VmExe",
+        "VmLib",
+        "VmPTE",
+        "VmPMD",
+        "VmSwap",
+        "HugetlbPages",
+        "Mem",
+        "Slack",
+        "Shared",
+        "untag_mask",
+        "Threads",
+        "SigPnd",
+        "ShdPnd",
+        "SigBlk",
+        "SigIgn",
+        "SigCgt",
+        "CapInh",
+        "CapPrm",
+        "CapEff",
+        "CapBnd",
+        "CapAmb",
+        "Seccomp",
+        "Seccomp_filters",
+        "voluntary_ctxt_switches",
+        "nonvoluntary_ctxt_switches",
+    ]
+    #: Kernel names whose value is ``TaskState``.
+    _TaskStateKey = Literal["State"]
+    #: Kernel names whose value is ``Ids``.
+    _IdsKey = Literal[
+        "Uid",
+        "Gid",
+    ]
+    #: Kernel names whose value is ``tuple[int, ...]``.
+    _IntTupleKey = Literal[
+        "Groups",
+        "NStgid",
+        "NSpid",
+        "NSpgid",
+        "NSsid",
+    ]
+    #: Kernel names whose value is ``bool``.
+    _BoolKey = Literal[
+        "Kthread",
+        "CoreDumping",
+        "THP_enabled",
+        "NoNewPrivs",
+    ]
+    #: Kernel names whose value is ``SigQ``.
+    _SigQKey = Literal["SigQ"]
+    #: Kernel names whose value is ``frozenset[int]``.
+    _IntSetKey = Literal[
+        "Cpus_allowed",
+        "Cpus_allowed_list",
+        "Mems_allowed",
+        "Mems_allowed_list",
+    ]
+    #: Kernel names whose value is ``tuple[str, ...]``.
+    _StrTupleKey = Literal[
+        "x86_Thread_features",
+        "x86_Thread_features_locked",
+    ]
 # END GENERATED KEYS
 
 
