@@ -16,7 +16,9 @@ through every way of splitting the groups between two loops.
 from __future__ import annotations
 
 import gc
+import sys
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
@@ -176,3 +178,46 @@ MANY_LINES: list[tuple[str, Callable[[int], str], int]] = [
 )
 def test_many_lines_cost_in_proportion(make: Callable[[int], str], size: int) -> None:
     assert_linear(make(size), make(size * GROWTH))
+
+
+# Memory: a parse holds the text and its lines, and a small, fixed amount more
+# per line; nothing that grows with a line's length beyond its own text.
+
+MEGABYTE = 1 << 20
+#: The text, its lines as str objects (about 50 bytes of header each) and the index.
+MEMORY_BOUND = 20
+#: Loops the regular expression engine keeps state for, item by item, before 3.11.
+LOOPS = sys.version_info < (3, 11)
+
+BIG_TEXTS: list[tuple[str, Callable[[], str], bool]] = [
+    ("blank-lines", lambda: "\n" * MEGABYTE, False),
+    ("unknown-lines", lambda: "".join(f"E{i}:\tx\n" for i in range(MEGABYTE // 12)), False),
+    ("continuation-lines", lambda: "User GPRS:\tx\n" + " y\n" * (MEGABYTE // 3), False),
+    (
+        "groups",
+        lambda: with_line("Groups", "".join(f"{1000 + i} " for i in range(MEGABYTE // 6))),
+        True,
+    ),
+    ("name", lambda: "Name:\t" + "a\\n" * (MEGABYTE // 3) + "\n", True),
+    ("nspid", lambda: with_line("NSpid", "\t".join(map(str, range(MEGABYTE // 7)))), True),
+    ("words", lambda: with_line("x86_Thread_features", "w " * (MEGABYTE // 2)), True),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "loops"), [case[1:] for case in BIG_TEXTS], ids=[case[0] for case in BIG_TEXTS]
+)
+def test_a_parse_holds_memory_in_proportion_to_the_text(
+    make: Callable[[], str], loops: bool
+) -> None:
+    if loops and LOOPS:
+        pytest.skip("before 3.11 the regex engine keeps ~60 bytes per list item while matching")
+    text = make()
+    tracemalloc.start()
+    try:
+        status = parse_status(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(status) <= text.count("\n")
+    assert peak <= MEMORY_BOUND * len(text), f"{peak / len(text):.1f} bytes per character"

@@ -50,7 +50,8 @@ def text_of(data: bytes) -> str:
 def exact(text: str) -> Union[ProcStatus, StatusParseError]:
     """The exact path's status, or the error it raises."""
     try:
-        return ProcStatus._from_texts(_parse._parse_lines(text))
+        keys, index, texts = _parse._parse_lines(text)
+        return ProcStatus._from_lines(tuple(keys), index, texts)
     except StatusParseError as error:
         return error
 

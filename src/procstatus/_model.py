@@ -319,16 +319,24 @@ class ProcStatus(Mapping[str, Any]):
         return cls._from_texts(texts)
 
     @classmethod
-    def _from_texts(cls, texts: dict[str, str]) -> ProcStatus:
-        """A status of checked texts by key (the exact path, from_fields, replace)."""
+    def _from_lines(
+        cls, keys: tuple[str, ...], index: Mapping[str, int], texts: list[str]
+    ) -> ProcStatus:
+        """A status of checked lines: their keys, positions and texts (the exact path)."""
         status = object.__new__(cls)
-        status._keys = keys = tuple(texts)
-        status._index = dict(zip(keys, range(len(keys))))
-        status._texts = list(texts.values())
+        status._keys = keys
+        status._index = index
+        status._texts = texts
         status._text = ""
         status._layout = None
         status._values = {}
         return status
+
+    @classmethod
+    def _from_texts(cls, texts: dict[str, str]) -> ProcStatus:
+        """A status of checked texts by key (from_fields, replace, unpickling)."""
+        keys = tuple(texts)
+        return cls._from_lines(keys, dict(zip(keys, range(len(keys)))), list(texts.values()))
 
     @classmethod
     def _from_match(cls, text: str, layout: _Layout) -> ProcStatus:

@@ -56,14 +56,14 @@ def parse_status(data: Union[str, bytes]) -> ProcStatus:
     text = _decode(data)
     status = _fastpath.parse(text)
     if status is None:
-        texts = _parse_lines(text)
-        _fastpath.learn(text, tuple(texts))
-        status = ProcStatus._from_texts(texts)
+        keys, index, texts = _parse_lines(text)
+        _fastpath.learn(text, tuple(keys))
+        status = ProcStatus._from_lines(tuple(keys), index, texts)
     return status
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The lines of ``text``, split at "\\n" only, one at a time; a final newline ends none.
+def _spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where each line of ``text`` starts and ends, split at "\\n" only; a final newline ends none.
 
     (``str.splitlines()`` would also split at \\r, \\x0b, \\x1c, U+2028 ..., which a
     name may hold; ``str.split()`` would hold every line at once.)
@@ -73,43 +73,63 @@ def _lines(text: str) -> Iterator[str]:
         end = text.find("\n", start)
         if end < 0:
             end = size
-        yield text[start:end]
+        yield start, end
         start = end + 1
 
 
-def _parse_lines(text: str) -> dict[str, str]:
-    """The reference path: the text of each line by key, each checked by its kind."""
-    texts: dict[str, str] = {}
-    free: Optional[str] = None  # the key of the last line when its value is free text
-    more: list[str] = []  # the lines that continue it
-    for number, line in enumerate(_lines(text), 1):
+def _parse_lines(text: str) -> tuple[list[str], dict[str, int], list[str]]:
+    """The reference path: the keys, their positions and the texts of the lines, each checked."""
+    keys: list[str] = []
+    index: dict[str, int] = {}
+    texts: list[str] = []
+    free = -1  # the position of the last line when its value is free text
+    more = -1  # where the lines that continue it start, and end:
+    more_end = -1
+    blank_within = False
+    for number, (start, end) in enumerate(_spans(text), 1):
+        line = text[start:end]
         key, colon, after = line.partition(":")
         if not colon:
             if not line.strip(_BLANKS):
+                blank_within = more >= 0
                 continue  # blank lines: a 4.4.y stable backport printed one
-            if free is not None and line[0] in _BLANKS:
+            if free >= 0 and line[0] in _BLANKS:
                 # s390 register dumps (arch/s390/kernel/traps.c, up to 2.6.37)
                 # continue a line on the next ones, indented.
-                more.append(line)
+                more = start if more < 0 else more
+                more_end = end
                 continue
             raise StatusParseError("no ':' in the line", line=number, field=None, text=line)
-        if more and free is not None:
-            texts[free] = "\n".join((texts[free], *more))  # joined once, not line by line
-            more = []
+        if more >= 0:
+            texts[free] = _continued(texts[free], text[more:more_end], blank_within)
+            more = -1
         if not key:
             raise StatusParseError("no field name before ':'", line=number, field=None, text=line)
-        if key in texts:
+        if key in index:
             raise StatusParseError("the field appears twice", line=number, field=key, text=line)
         check = _CHECKS.get(key, _FREE_TEXT)  # unknown lines are kept as text
         value = _name_value(after) if key == "Name" else after.strip(_BLANKS)
         reason = check(value)
         if reason is not None:
             raise StatusParseError(reason, line=number, field=key, text=line)
-        texts[key] = value
-        free = key if check is _FREE_TEXT else None
-    if more and free is not None:
-        texts[free] = "\n".join((texts[free], *more))
-    return texts
+        index[key] = len(keys)
+        keys.append(key)
+        texts.append(value)
+        free = index[key] if check is _FREE_TEXT else -1
+    if more >= 0:
+        texts[free] = _continued(texts[free], text[more:more_end], blank_within)
+    return keys, index, texts
+
+
+def _continued(first: str, lines: str, blank_within: bool) -> str:
+    """A free-text value and the lines that continue it, joined once.
+
+    The continuation lines follow each other in the text, so they are one slice
+    of it, unless blank lines came between them (those are not part of the value).
+    """
+    if blank_within:
+        lines = "\n".join(line for line in lines.split("\n") if line.strip(_BLANKS))
+    return f"{first}\n{lines}"
 
 
 def _name_value(after_colon: str) -> str:
