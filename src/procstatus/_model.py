@@ -357,7 +357,7 @@ class ProcStatus(Mapping[str, Any]):
         if texts is None:
             layout = self._layout
             if layout is None:  # pragma: no cover  (set together with _texts = None)
-                raise AssertionError("a status without texts has a layout")
+                raise AssertionError("a status without its texts always has its template")
             texts = self._texts = layout.texts(self._text)
         return texts
 
