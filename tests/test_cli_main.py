@@ -2,7 +2,8 @@
 
 What is the same for every command: the first word chooses it, bad arguments
 exit 2 with the usage, ``main()`` returns a status instead of exiting, and a bug
-is one line with status 70, never a traceback.
+is one line with status 70, never a traceback; an output that cannot be
+written is one line with status 1 (141 for a reader that went away).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import procstatus
-from helpers_cli import NO_SUCH_PID, procstatus_cmd
+from helpers_cli import NO_SUCH_PID, PROCSTATUS, procstatus_cmd, with_closed
 from procstatus._cli import main
 
 
@@ -162,3 +164,86 @@ def test_the_console_script_is_installed() -> None:
         f"procstatus {procstatus.__version__}\n",
         "",
     )
+
+
+def test_arguments_quoted_by_argparse_are_escaped() -> None:
+    # argparse quotes unknown arguments raw; the guarded stderr escapes them.
+    result = procstatus_cmd("--\x1b]0;owned\x07")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "procstatus: error: unrecognized arguments: --\\x1b]0;owned\\x07"
+    )
+
+
+# ---- closed and broken output streams -----------------------------------------------------
+
+#: One invocation of each command that succeeds and writes to stdout (run: stderr).
+COMMAND_LINES = {
+    "show": ["--root", "{root}", "10"],
+    "top": ["top", "--root", "{root}", "-n", "1"],
+    "watch": ["watch", "10", "--root", "{root}", "--count", "1", "--interval", "0.01"],
+    "run": ["run", "--", "sh", "-c", "exit 3"],
+}
+
+CLOSED_STDOUT = (
+    "procstatus: cannot write to standard output: it was closed when procstatus started\n"
+)
+
+
+def command_line(command: str, root: Path) -> list[str]:
+    return [arg.format(root=root) for arg in COMMAND_LINES[command]]
+
+
+@pytest.mark.parametrize("command", ["show", "top", "watch"])
+def test_a_closed_stdout_is_one_line_and_status_1(fake_root: Path, command: str) -> None:
+    result = with_closed("stdout", *command_line(command, fake_root))
+    assert (result.returncode, result.stderr) == (1, CLOSED_STDOUT)
+
+
+@pytest.mark.parametrize("command", ["show", "top", "watch"])
+def test_a_closed_stderr_changes_nothing_else(fake_root: Path, command: str) -> None:
+    expected = procstatus_cmd(*command_line(command, fake_root))
+    result = with_closed("stderr", *command_line(command, fake_root))
+    assert result.returncode == expected.returncode == 0
+    if command == "watch":  # a clock time and a duration differ from run to run
+        assert len(result.stdout.splitlines()) == len(expected.stdout.splitlines()) == 2
+    else:
+        assert result.stdout == expected.stdout
+
+
+@pytest.mark.parametrize("command", ["show", "top", "watch"])
+def test_both_closed_is_status_1(fake_root: Path, command: str) -> None:
+    assert with_closed("both", *command_line(command, fake_root)).returncode == 1
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr", "both"])
+def test_an_error_with_a_stream_closed(closed: str) -> None:
+    # Nothing to write on stdout; the message goes to stderr when it is open.
+    result = with_closed(closed, str(NO_SUCH_PID))
+    assert result.returncode == 1
+    if closed == "stdout":
+        assert result.stderr == f"procstatus: no such process: {NO_SUCH_PID}\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("command", ["show", "top", "watch"])
+def test_a_full_disk_is_one_line_and_status_1(fake_root: Path, command: str) -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*PROCSTATUS, *command_line(command, fake_root)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert (result.returncode, result.stderr) == (
+        1,
+        "procstatus: cannot write to standard output: No space left on device\n",
+    )
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr", "both"])
+def test_help_with_a_stream_closed(closed: str) -> None:
+    result = with_closed(closed, "--help")
+    assert result.returncode == (0 if closed == "stderr" else 1)
