@@ -247,3 +247,13 @@ def test_a_full_disk_is_one_line_and_status_1(fake_root: Path, command: str) -> 
 def test_help_with_a_stream_closed(closed: str) -> None:
     result = with_closed(closed, "--help")
     assert result.returncode == (0 if closed == "stderr" else 1)
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["top"], ["watch"], ["run"]], ids=["show", "top", "watch", "run"]
+)
+def test_help_names_no_file_that_is_not_installed(command: list[str]) -> None:
+    # The wheel installs no docs/: a page may be named only as part of the sdist.
+    text = " ".join(procstatus_cmd(*command, "--help").stdout.split())
+    for mention in re.finditer(r"docs/\S+", text):
+        assert text[mention.end() :].startswith(" in the source distribution"), mention[0]
