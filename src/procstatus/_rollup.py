@@ -49,6 +49,11 @@ def _size_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
         raise ValueError(f"{attribute.name} must be a non-negative multiple of 1024, not {value}")
 
 
+def _line_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (type(value) is not str or "\n" in value):
+        raise TypeError(f"{attribute.name} must be one line (a str) or None, not {value!r}")
+
+
 def _pairs(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if type(value) is not tuple or not all(
         type(pair) is tuple
@@ -82,7 +87,7 @@ class Rollup:
 
     #: The header line as read (``<start>-<end> ---p 00000000 00:00 0 [rollup]``),
     #: or None when the text had none (and for sums of /proc/PID/smaps).
-    header: Optional[str] = None
+    header: Optional[str] = attrs.field(default=None, validator=_line_or_none)
     rss: Optional[int] = _field()
     pss: Optional[int] = _field()
     pss_dirty: Optional[int] = _field()
@@ -154,7 +159,7 @@ def parse_rollup(data: Union[str, bytes]) -> Rollup:
         lines.pop()  # the final newline
     if not any(line.strip(_BLANKS) for line in lines):
         raise RollupParseError("no rollup lines in the text", line=1, field=None, text=text[:80])
-    header: Optional[str] = None
+    header: Optional[str] = attrs.field(default=None, validator=_line_or_none)
     values: dict[str, Any] = {}
     unknown: list[tuple[str, str]] = []
     seen: set[str] = set()
