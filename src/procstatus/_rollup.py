@@ -159,7 +159,7 @@ def parse_rollup(data: Union[str, bytes]) -> Rollup:
         lines.pop()  # the final newline
     if not any(line.strip(_BLANKS) for line in lines):
         raise RollupParseError("no rollup lines in the text", line=1, field=None, text=text[:80])
-    header: Optional[str] = attrs.field(default=None, validator=_line_or_none)
+    header: Optional[str] = None
     values: dict[str, Any] = {}
     unknown: list[tuple[str, str]] = []
     seen: set[str] = set()
