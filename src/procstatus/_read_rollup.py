@@ -28,18 +28,20 @@ per GiB). ``max_rss`` reads the cheap status first and skips large processes.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Optional, Union
 
 from ._errors import (
     ProcessNotFoundError,
+    ProcfsFileError,
     RollupParseError,
     RssLimitExceededError,
     StatusParseError,
 )
 from ._parse import parse_memory
-from ._procfs import check_id, exists, list_pids, read_file, root_str
+from ._procfs import check_id, exists, list_pids, path, read_file, root_str
 from ._rollup import Rollup, parse_rollup, sum_smaps
 
 __all__ = ["ROLLUP_LIMIT", "SMAPS_LIMIT", "RollupError", "iter_rollups", "read_rollup"]
@@ -76,8 +78,10 @@ def read_rollup(
     exits while being read, :class:`ProcfsPermissionError` when this user may
     not ptrace-read it (another user's process, even where its status is
     readable), :class:`ProcfsNotFoundError` when ``root`` is not a proc root,
-    :class:`ProcfsFileError` when what stands there is not a procfs file or is
-    longer than :data:`ROLLUP_LIMIT` (:data:`SMAPS_LIMIT` for smaps), and
+    :class:`ProcfsFileError` when what stands there is not a procfs file, is
+    longer than :data:`ROLLUP_LIMIT` (:data:`SMAPS_LIMIT` for smaps) or is
+    missing while the process exists (``errno`` ENOENT: a kernel built without
+    CONFIG_PROC_PAGE_MONITOR has neither file), and
     :class:`RollupParseError` for a text no kernel writes (or a
     :class:`StatusParseError` for the status read by ``max_rss``).
     """
@@ -111,7 +115,18 @@ def _read(root: str, pid: int, *, check_root: bool) -> Optional[Rollup]:
 def _read_smaps(root: str, pid: int) -> Optional[Rollup]:
     # m_start() (fs/proc/task_mmu.c) ends the file at once when there is no mm:
     # an empty text, which sum_smaps() turns into None.
-    return sum_smaps(read_file(root, pid, "smaps", limit=SMAPS_LIMIT, check_root=False))
+    try:
+        data = read_file(root, pid, "smaps", limit=SMAPS_LIMIT, check_root=False)
+    except ProcessNotFoundError:
+        if not exists(root, pid, "status") or exists(root, pid, "smaps"):
+            raise  # gone meanwhile
+        # Both files are built only with CONFIG_PROC_PAGE_MONITOR (fs/proc/base.c).
+        raise ProcfsFileError(
+            errno.ENOENT,
+            "neither smaps_rollup nor smaps: a kernel without CONFIG_PROC_PAGE_MONITOR",
+            path(root, pid, "smaps"),
+        ) from None
+    return sum_smaps(data)
 
 
 def iter_rollups(
