@@ -8,7 +8,7 @@ from typing import Any, Optional
 import attrs
 import pytest
 
-from procstatus import Error, Rollup, RollupParseError, parse_rollup
+from procstatus import Error, RollupParseError, parse_rollup
 from procstatus._rollup import rollup_lines, sum_smaps
 
 # A rollup as Linux 6.18 prints it (values made up for these tests).

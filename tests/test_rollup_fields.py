@@ -67,7 +67,9 @@ def test_every_row_says_where_its_facts_come_from() -> None:
 
 def test_rollup_attributes_are_the_table_attributes_in_order() -> None:
     fields = [field.name for field in attrs.fields(Rollup)]
-    assert fields == ["header", *(spec.attribute for spec in ROLLUP_FIELDS.values())] + [
+    assert fields == [
+        "header",
+        *(spec.attribute for spec in ROLLUP_FIELDS.values()),
         "unknown",
         "from_smaps",
     ]

@@ -57,9 +57,11 @@ def _parses_or_documented_error(data: Union[str, bytes]) -> None:
     try:
         result = parse_rollup(data)
     except RollupParseError as error:
-        assert error.line >= 1
+        caught = error
+    else:
+        assert isinstance(result, Rollup)
         return
-    assert isinstance(result, Rollup)
+    assert caught.line >= 1
 
 
 @SOME
