@@ -6,11 +6,11 @@ import errno
 import json
 import os
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
 from helpers_live import SYSTEM_PYTHON, run_as_nobody, world_readable_dir
+from helpers_rollup import ROLLUP, SMAPS, add_process
 from procstatus import (
     ROLLUP_LIMIT,
     ProcessNotFoundError,
@@ -24,38 +24,8 @@ from procstatus import (
     read_rollup,
 )
 from procstatus._rollup import sum_smaps
-from strategies import ROLLUP_FIXTURES
 
-ROLLUP = (ROLLUP_FIXTURES / "child-idle.rollup").read_bytes()
-SMAPS = (ROLLUP_FIXTURES / "child-idle.smaps").read_bytes()
 KIB = 1024
-
-
-def status(pid: int, rss_kb: Optional[int], ppid: int = 1) -> bytes:
-    """A status text with the lines read_rollup and read_tree use (a kernel thread without rss)."""
-    memory = "" if rss_kb is None else f"VmRSS:\t{rss_kb:8d} kB\n"
-    head = f"Name:\tp{pid}\nState:\tS (sleeping)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n"
-    return (head + memory).encode()
-
-
-def add_process(
-    root: Path,
-    pid: int,
-    *,
-    rollup: Optional[bytes] = ROLLUP,
-    smaps: Optional[bytes] = None,
-    rss_kb: Optional[int] = 8688,
-    ppid: int = 1,
-) -> Path:
-    """``root/<pid>`` with a status and the given smaps_rollup/smaps (None: no such file)."""
-    directory = root / str(pid)
-    directory.mkdir()
-    (directory / "status").write_bytes(status(pid, rss_kb, ppid))
-    if rollup is not None:
-        (directory / "smaps_rollup").write_bytes(rollup)
-    if smaps is not None:
-        (directory / "smaps").write_bytes(smaps)
-    return directory
 
 
 def test_reads_and_parses_smaps_rollup(tmp_path: Path) -> None:
