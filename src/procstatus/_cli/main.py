@@ -35,7 +35,8 @@ procstatus [-h] [--version] [--json] [--all] [--bytes] [--root PATH] [PID ...]
        procstatus [options] --file PATH [--file PATH ...]
        procstatus top [-n N] [--sort {peak,rss,swap,size}] [--bytes] [--json] [--root PATH]
        procstatus watch PID [--interval S] [--count N] [--bytes] [--root PATH]
-       procstatus run [--json] -- CMD [ARG ...]"""
+       procstatus run [--json] -- CMD [ARG ...]
+       procstatus tree PID [--max-rss MIB] [--bytes] [--json] [--root PATH]"""
 
 EPILOG = """\
 commands:
@@ -44,6 +45,7 @@ commands:
   procstatus top             the processes using the most memory, by peak RSS
   procstatus watch PID       RSS and peak RSS over time, until Ctrl-C or exit
   procstatus run -- CMD      run CMD and report its exact peak RSS
+  procstatus tree PID        PID and its descendants: RSS, PSS, USS, swap and totals
 Options come after the command name; 'procstatus COMMAND --help' tells more.
 
 exit status:
