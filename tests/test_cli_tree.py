@@ -45,20 +45,6 @@ def test_tree_table_indents_by_depth_and_totals_side_by_side(
     status, out, err = run(capsys, "tree", "10", "--root", str(fake))
 
     assert (status, err) == (0, "")
-    assert (
-        out
-        == (
-            "  PID      RSS      PSS      USS   SWAP  NAME\n"
-            "   10  3.0 MiB  1.0 MiB  1.0 MiB  8.0 KiB  p10\n"
-            "   11  2.0 MiB  512.0 KiB  256.0 KiB   0 B    p11\n"
-            "   13  2.0 MiB  512.0 KiB  256.0 KiB   0 B      p13\n"
-            "   12  -  -  -  -    p12 (line 1 (Rss): expected a size like '1234 kB': 'Rss: bad')\n"
-            "TOTAL  7.0 MiB  2.0 MiB  1.5 MiB  8.0 KiB"
-            "  3 processes; RSS total = 3.5 x PSS total; 1 not measured, left out\n"
-        ).replace("  ", " ")
-        if False
-        else out
-    )  # layout checked line by line below
     lines = out.splitlines()
     assert lines[0].split() == ["PID", "RSS", "PSS", "USS", "SWAP", "NAME"]
     assert [line.split()[0] for line in lines[1:]] == ["10", "11", "13", "12", "TOTAL"]
