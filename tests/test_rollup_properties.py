@@ -5,13 +5,13 @@ Any text at all gives a Rollup or a RollupParseError: never another exception.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Callable, Union
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from procstatus import ROLLUP_FIELDS, Rollup, RollupParseError, parse_rollup
-from procstatus._rollup import rollup_lines, sum_smaps
+from procstatus._rollup import _parse_exact, rollup_lines, sum_smaps
 from strategies import FEW, ROLLUP_DAMAGE_BASES, SOME, GeneratedRollup, kernel_rollups, mutated
 
 
@@ -84,3 +84,24 @@ def test_sum_smaps_sums_or_raises_the_documented_error(data: bytes) -> None:
     except RollupParseError:
         return
     assert result is None or isinstance(result, Rollup)
+
+
+def _outcome(parse: Callable[[str], Rollup], text: str) -> object:
+    try:
+        return parse(text)
+    except RollupParseError as error:
+        return ("error", error.line, error.field, error.reason)
+
+
+@SOME
+@given(st.one_of(kernel_rollups().map(lambda made: made.text), mutated(ROLLUP_DAMAGE_BASES)))
+def test_the_fast_path_agrees_with_the_exact_path(data: bytes) -> None:
+    text = data.decode("utf-8", "surrogateescape")
+    for _ in range(3):  # the second sighting of a shape makes its template
+        fast = _outcome(parse_rollup, text)
+    exact = _outcome(_parse_exact, text)
+
+    assert fast == exact
+    if isinstance(fast, Rollup) and isinstance(exact, Rollup):
+        assert repr(fast) == repr(exact)
+        assert hash(fast) == hash(exact)

@@ -8,17 +8,34 @@ match one text two ways, and nothing is searched for across lines.
 
 The same record holds the sums of /proc/PID/smaps on kernels before 4.14,
 which have no smaps_rollup (:func:`sum_smaps`; ``_read_rollup.py`` decides when).
+
+# Strategy
+
+Two paths give the same results. The exact path (``_parse_exact``) is the
+reference: it splits the lines and checks each one. It costs about as much as
+the kernel's own work for a small process, so a text of a *known shape* (the
+same table keys in the same order as a text seen twice before: a kernel
+prints one shape) takes the fast path: one compiled regular expression for the
+whole text checks every line and captures every number, and the record is
+built without running the per-field checks again (the pattern admits only
+what they accept). Anything the pattern does not take, unknown lines and
+every error included, goes to the exact path. The bounded cache of shapes is
+the only state here and changes nothing but speed;
+tests/test_rollup_properties.py checks that both paths agree.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Optional, Union
+from itertools import repeat
+from operator import mul
+from typing import Any, NamedTuple, Optional, Union
 
 import attrs
 
 from ._errors import RollupParseError
+from ._parse import _second_sighting
 from ._rollup_fields import ROLLUP_FIELDS
 
 __all__ = ["Rollup", "parse_rollup", "sum_smaps"]
@@ -69,7 +86,9 @@ def _field() -> Any:
     return attrs.field(default=None, validator=_size_or_none)
 
 
-@attrs.frozen(kw_only=True)
+# slots=False: the fast path fills a new instance's __dict__ in one call (see
+# _unchecked); with slots it would take a call per field, a fifth of read_rollup.
+@attrs.frozen(kw_only=True, slots=False)
 class Rollup:
     """The memory of one process summed over all its mappings, in bytes.
 
@@ -154,6 +173,16 @@ def parse_rollup(data: Union[str, bytes]) -> Rollup:
     parses or raises that error.
     """
     text = _decode(data)
+    rollup = _parse_known_shape(text, _templates)
+    if rollup is None:
+        rollup = _parse_exact(text)
+        if not rollup.unknown:
+            _learn_shape(text)
+    return rollup
+
+
+def _parse_exact(text: str) -> Rollup:
+    """The reference path: split the lines, check each one."""
     lines = text.split("\n")
     if not lines[-1]:
         lines.pop()  # the final newline
@@ -267,3 +296,75 @@ def rollup_lines(rollup: Rollup) -> Iterable[str]:
             yield f"{spec.name + ':':<16}{value // 1024:8d} kB"
     for key, text in rollup.unknown:
         yield f"{key + ':':<16}{text}"
+
+
+# The fast path for texts of a known shape (see the module docstring).
+
+
+class _Template(NamedTuple):
+    """One whole-text pattern for one shape: these table keys, in this order."""
+
+    #: The attributes of the keys, in print order.
+    attributes: tuple[str, ...]
+    #: Group 1 is the header line (or None), then one group per key: its digits.
+    pattern: re.Pattern[str]
+    #: Every other attribute of a Rollup of this shape: None for the lines the
+    #: shape does not print, no unknown lines, not from smaps.
+    base: dict[str, Any]
+
+
+_HEADER_LAYOUT = r"(?:([0-9a-f]{1,16}-[0-9a-f]{1,16} ---p 00000000 00:00 0[ \t]+\[rollup\])\n)?"
+_ALL_ATTRIBUTES = tuple(spec.attribute for spec in ROLLUP_FIELDS.values())
+
+
+def _template(keys: tuple[str, ...]) -> _Template:
+    lines = "".join(f"{re.escape(key)}:[ \t]*([0-9]{{1,20}}) kB\n" for key in keys)
+    attributes = tuple(ROLLUP_FIELDS[key].attribute for key in keys)
+    base: dict[str, Any] = dict.fromkeys(name for name in _ALL_ATTRIBUTES if name not in attributes)
+    base.update(unknown=(), from_smaps=False)
+    return _Template(attributes, re.compile(_HEADER_LAYOUT + lines), base)
+
+
+def _parse_known_shape(text: str, templates: tuple[_Template, ...]) -> Optional[Rollup]:
+    for template in templates:
+        match = template.pattern.fullmatch(text)
+        if match is not None:
+            header, *digits = match.groups()
+            values = template.base.copy()
+            values["header"] = header
+            values.update(zip(template.attributes, map(mul, map(int, digits), repeat(1024))))
+            return _unchecked(values)
+    return None
+
+
+def _unchecked(values: dict[str, Any]) -> Rollup:
+    """A Rollup of values the pattern already checked (every attribute given), made
+    without running the field checks again: its __dict__ is ``values``."""
+    rollup: Rollup = object.__new__(Rollup)
+    object.__setattr__(rollup, "__dict__", values)
+    return rollup
+
+
+#: Templates of the shapes seen twice, newest last; a kernel prints one shape.
+_templates: tuple[_Template, ...] = ()
+_MAX_TEMPLATES = 4
+#: Shapes seen so far (bounded, as in _parse.py).
+_seen_shapes: dict[tuple[str, ...], bool] = {}
+
+
+def _learn_shape(text: str) -> None:
+    global _templates  # noqa: PLW0603  (a cache; replaced whole, so readers need no lock)
+    keys = tuple(
+        key for key, colon, _ in (line.partition(":") for line in text.split("\n")) if colon
+    )
+    keys = tuple(key for key in keys if key in ROLLUP_FIELDS)
+    if not keys or not _second_sighting(_seen_shapes, keys):
+        return
+    if len(_templates) == _MAX_TEMPLATES:
+        _seen_shapes.pop(tuple(_key_of(_templates[0])), None)
+    _templates = (*_templates[1 - _MAX_TEMPLATES :], _template(keys))
+
+
+def _key_of(template: _Template) -> list[str]:
+    by_attribute = {spec.attribute: name for name, spec in ROLLUP_FIELDS.items()}
+    return [by_attribute[attribute] for attribute in template.attributes]
