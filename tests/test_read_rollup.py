@@ -5,10 +5,17 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+from typing import Optional
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import procstatus
 from helpers_live import SYSTEM_PYTHON, run_as_nobody, world_readable_dir
 from helpers_rollup import ROLLUP, SMAPS, add_process
 from procstatus import (
@@ -24,6 +31,7 @@ from procstatus import (
     read_rollup,
 )
 from procstatus._rollup import sum_smaps
+from strategies import ROLLUP_DAMAGE_BASES, SOME, mutated
 
 KIB = 1024
 
@@ -248,3 +256,34 @@ def test_a_rollup_only_its_owner_may_read_is_a_permission_error() -> None:
         "errno": errno.EACCES,
         "filename": f"{root}/100/smaps_rollup",
     }
+
+
+# ---- fuzz: whatever the files hold, a rollup, None or a documented error ----------------
+
+
+@SOME
+@given(
+    st.one_of(st.none(), st.binary(max_size=200), mutated(ROLLUP_DAMAGE_BASES)),
+    st.one_of(st.none(), st.binary(max_size=200), mutated(st.just(SMAPS[:2000]))),
+)
+def test_any_files_give_a_rollup_none_or_a_documented_error(
+    rollup: Optional[bytes], smaps: Optional[bytes]
+) -> None:
+    with tempfile.TemporaryDirectory() as where:
+        root = Path(where)
+        add_process(root, 100, rollup=rollup, smaps=smaps)
+        try:
+            result = read_rollup(100, root)
+        except (RollupParseError, ProcfsFileError, ProcessNotFoundError):
+            return  # documented: a damaged text, no smaps at all, an empty smaps_rollup dir
+        assert result is None or isinstance(result, procstatus.Rollup)
+
+
+def test_import_procstatus_leaves_the_shared_memory_modules_unloaded() -> None:
+    code = (
+        "import sys, procstatus;"
+        " print(sorted(m for m in sys.modules if 'rollup' in m or '_tree' in m))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert done.stdout == "[]\n"
