@@ -32,8 +32,9 @@ from helpers_live import (
     spawn_renamed,
     world_readable_dir,
 )
-from procstatus import _cli
-from procstatus._cli import main, sparkline
+from procstatus._cli import main
+from procstatus._cli import watch as cli_watch
+from procstatus._cli.watch import sparkline
 from procstatus._model import Memory
 from procstatus._parse import parse_memory
 from procstatus._units import format_size
@@ -488,7 +489,7 @@ def test_watch_interrupted_before_the_first_sample_exits_130(
     def interrupted(pid: int, root: str) -> Memory:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_cli, "read_memory", interrupted)
+    monkeypatch.setattr(cli_watch, "read_memory", interrupted)
     assert main(["watch", "1"]) == 130
     assert capsys.readouterr() == ("", "")
 
@@ -536,17 +537,17 @@ def test_watch_schedule_skips_missed_samples(
     sleeps: list[float],
 ) -> None:
     clock = FakeTime(read_delays, sleep_delays)
-    monkeypatch.setattr(_cli, "time", clock)
-    monkeypatch.setattr(_cli, "read_memory", clock.read_memory)
-    samples = list(itertools.islice(_cli._samples(1, "/proc", 1.0), 4))
+    monkeypatch.setattr(cli_watch, "time", clock)
+    monkeypatch.setattr(cli_watch, "read_memory", clock.read_memory)
+    samples = list(itertools.islice(cli_watch._samples(1, "/proc", 1.0), 4))
     assert samples == [(4096, 8192, time) for time in times]
     assert clock.sleeps == sleeps
 
 
 def test_an_internal_error_is_one_line_with_status_70() -> None:
     bug = (
-        "import sys; from procstatus import _cli; _cli._show = lambda options: 1 // 0;"
-        " sys.exit(_cli.main([]))"
+        "import sys; from procstatus._cli import main, show; show.show = lambda options: 1 // 0;"
+        " sys.exit(main([]))"
     )
     command = [sys.executable, "-c", bug]
     result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)

@@ -24,7 +24,7 @@ import pytest
 
 import procstatus
 from procstatus import _run
-from procstatus._run import format_run_result, run_cli
+from procstatus._cli.run import format_run_result, run_cli
 
 MiB = 1 << 20
 PY = sys.executable
