@@ -63,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/metrics":
             try:
                 payload = generate_latest(self.server.registry)
-            except Exception as error:  # noqa: BLE001 - one failed scrape must not stop the server
+            except Exception as error:  # one failed scrape must not stop the server
                 self.log_message("scrape failed: %s: %s", type(error).__name__, error)
                 self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR, "scrape failed")
                 return
@@ -87,12 +87,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     # Methods a client might try; any other one gets 501 from BaseHTTPRequestHandler.
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
 
     def log_request(self, code: object = "-", size: object = "-") -> None:
         pass  # no access log: Prometheus scrapes every few seconds
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:  # the base class's names
         # Errors only (bad requests, failed scrapes). The request line is the
         # client's text: control characters are escaped so that it cannot
         # rewrite the terminal (Python 3.12 does this in the base class, 3.9 not).
@@ -199,7 +199,7 @@ def serve(
     port: int = DEFAULT_PORT,
     on_listening: Optional[Callable[[MetricsServer], None]] = None,
 ) -> None:
-    """Serve ``collector``'s metrics (default: a new ``ProcStatusCollector()``) until SIGTERM or SIGINT.
+    """Serve ``collector``'s metrics until SIGTERM or SIGINT (default: ``ProcStatusCollector()``).
 
     The registry served is :func:`exporter_registry`'s. ``on_listening`` is
     called with the server once it accepts connections (``procstatus serve``

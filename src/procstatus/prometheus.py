@@ -1,4 +1,4 @@
-"""Prometheus metrics from /proc/PID/status, exact peaks included (needs ``procstatus[prometheus]``).
+"""Prometheus metrics from /proc/PID/status, exact peaks included (``procstatus[prometheus]``).
 
 - :class:`ProcStatusCollector` is a prometheus_client collector: register it
   with ``REGISTRY.register(ProcStatusCollector())`` in any program that already
@@ -221,7 +221,7 @@ class ProcStatusCollector(Collector):
         reset_peaks: bool = False,
     ) -> None:
         self._root = root_str(root)
-        self._names = tuple(_check_list(names, "names", str))
+        self._names = tuple(str(name) for name in _check_list(names, "names", str))
         self._uids = frozenset(_uid(user) for user in _check_list(users, "users", (int, str)))
         self._pids = tuple(sorted({check_id(pid) for pid in _check_list(pids, "pids", int)}))
         self._per_process = bool(per_process)
@@ -399,7 +399,7 @@ class ProcStatusCollector(Collector):
         for pid, status in processes:
             counts = tuple(status.get(line) for _, line in _SWITCH_KINDS)
             if None not in counts:
-                current[pid] = (_label(status.name), counts)  # type: ignore[assignment]
+                current[pid] = (_label(status.name), counts)
         for pid, (group, counts) in self._last_switches.items():
             now = current.get(pid)
             # Gone, renamed (another group), or a new process that reuses the pid
@@ -479,7 +479,7 @@ def _group(processes: Sequence[tuple[int, ProcStatus]]) -> dict[str, list[ProcSt
     groups: dict[str, list[ProcStatus]] = {}
     for _, status in processes:
         groups.setdefault(_label(status.name), []).append(status)
-    return groups
+    return dict(sorted(groups.items()))  # the same order in every scrape
 
 
 def _aggregate(
@@ -542,9 +542,7 @@ class _SelfPeakCollector(Collector):
         )
 
 
-def register_self_peak(
-    registry: CollectorRegistry = REGISTRY, *, namespace: str = ""
-) -> Collector:
+def register_self_peak(registry: CollectorRegistry = REGISTRY, *, namespace: str = "") -> Collector:
     """Export this process's peak RSS next to prometheus_client's default process metrics.
 
     Registers a collector of ``process_resident_memory_peak_bytes`` (VmHWM of the
