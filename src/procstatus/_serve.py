@@ -51,6 +51,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = _TIMEOUT_S
     server_version = "procstatus"
+    # What a request that cannot be parsed is answered in. The base class's
+    # HTTP/0.9 would send the error page without a status line or headers.
+    default_request_version = "HTTP/1.0"
 
     def do_GET(self) -> None:
         self._answer(body=True)
