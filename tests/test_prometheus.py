@@ -379,8 +379,12 @@ def test_interval_mode_skips_a_process_whose_peak_may_not_be_reset(
 # ---- names and help texts -------------------------------------------------------------------
 
 
-def every_family(root: Path, **options: bool) -> dict[str, str]:
-    _, helps = scrape(ProcStatusCollector(root=root, **options))
+def every_family(
+    root: Path, *, per_process: bool = False, reset_peaks: bool = False
+) -> dict[str, str]:
+    """The help text of every family, by name (as the text parser names them)."""
+    collector = ProcStatusCollector(root=root, per_process=per_process, reset_peaks=reset_peaks)
+    _, helps = scrape(collector)
     return helps
 
 

@@ -20,7 +20,6 @@ pytest.importorskip("prometheus_client", reason="needs the prometheus extra (pro
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
@@ -79,7 +78,7 @@ def test_metrics_in_the_text_format() -> None:
     with running(Flaky()) as server:
         answer = http_get(server.url)
     assert answer.status == 200
-    assert answer.headers["Content-Type"] == CONTENT_TYPE_LATEST
+    assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     [family] = text_string_to_metric_families(answer.body.decode("utf-8"))
     assert family.name == "flaky_scrapes"
     assert family.samples[0].value == 1

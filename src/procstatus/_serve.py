@@ -26,7 +26,7 @@ from types import FrameType, TracebackType
 from typing import Any, Optional
 
 from prometheus_client import ProcessCollector
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 __all__ = ["DEFAULT_ADDRESS", "DEFAULT_PORT", "MetricsServer", "exporter_registry", "serve"]
@@ -41,6 +41,11 @@ DEFAULT_PORT = 9640
 # A client that connects and sends nothing (or a request too slowly) is dropped
 # after this many seconds; Prometheus sends its whole request at once.
 _TIMEOUT_S = 10.0
+
+#: The text format 0.0.4, which every Prometheus reads. prometheus_client's
+#: CONTENT_TYPE_LATEST says 1.0.0 since 0.22 (UTF-8 metric names); our names
+#: are plain, so what generate_latest writes is 0.0.4 text on every version.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _LANDING = b"procstatus exporter: metrics at /metrics\n"
 _ALLOWED = "GET, HEAD"
@@ -70,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.log_message("scrape failed: %s: %s", type(error).__name__, error)
                 self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR, "scrape failed")
                 return
-            content_type = CONTENT_TYPE_LATEST
+            content_type = CONTENT_TYPE
         elif path == "/":
             payload, content_type = _LANDING, "text/plain; charset=utf-8"
         else:
