@@ -206,8 +206,9 @@ class ProcStatusCollector(Collector):
     of that process's peak then sees too.
 
     Raises TypeError or ValueError for a bad argument (a str where a list is
-    expected, an unknown user name, a pid out of range) and ProcfsNotFoundError
-    from ``collect()`` when ``root`` is not a proc root.
+    expected, an unknown user name, a pid out of range); ``collect()`` raises
+    ProcfsNotFoundError when ``root`` is not a proc root and ProcfsPermissionError
+    when it may not be listed, never an error of a single process.
     """
 
     def __init__(
