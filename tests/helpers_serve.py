@@ -173,8 +173,12 @@ class Peaked:
 
 
 @contextlib.contextmanager
-def spawn_peaked(name: str, size: int) -> Iterator[Peaked]:
-    """A python child renamed ``name`` that touched and freed ``size`` bytes, idle until the end."""
+def spawn_peaked(name: str, size: int, *, reset: bool = False) -> Iterator[Peaked]:
+    """A python child renamed ``name`` that touched and freed ``size`` bytes, idle until the end.
+
+    Unless ``reset`` (the test resets the child's peak), the block must leave the
+    peak as it found it.
+    """
     process = subprocess.Popen(
         [sys.executable, "-c", _PEAKED, name, str(size)],
         stdin=subprocess.PIPE,
@@ -192,7 +196,7 @@ def spawn_peaked(name: str, size: int) -> Iterator[Peaked]:
             rss=kb_field(status, b"VmRSS"),
         )
         # Idle all along: the peak read at the start is still the peak.
-        assert kb_field(raw_status(process.pid), b"VmHWM") == kb_field(status, b"VmHWM")
+        assert reset or kb_field(raw_status(process.pid), b"VmHWM") == kb_field(status, b"VmHWM")
     finally:
         if process.poll() is None:
             process.kill()

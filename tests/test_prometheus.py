@@ -4,22 +4,27 @@ own text parser, the self-monitoring helper, and the names and help texts of eve
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Optional
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytest.importorskip("prometheus_client", reason="needs the prometheus extra (prometheus_client)")
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpers_live import kb_field, raw_status
+from helpers_live import kb_field, raw_status, requires_proc
+from helpers_serve import spawn_peaked, unique_name
 from procstatus import ProcfsNotFoundError
 from procstatus.prometheus import (
     METRICS,
@@ -27,6 +32,7 @@ from procstatus.prometheus import (
     ProcStatusCollector,
     register_self_peak,
 )
+from strategies import FEW, kernel_statuses, mutated
 
 MiB = 1024 * 1024
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "prometheus.md"
@@ -376,6 +382,23 @@ def test_interval_mode_skips_a_process_whose_peak_may_not_be_reset(
     assert value(samples, "procstatus_exporter_skipped_processes_total", reason="denied") == 1
 
 
+@requires_proc
+@pytest.mark.live
+def test_interval_mode_on_a_live_process() -> None:
+    name = unique_name("psreset")
+    with spawn_peaked(name, 32 * MiB, reset=True) as child:
+        collector = ProcStatusCollector(pids=[child.pid], reset_peaks=True)
+        first, _ = scrape(collector)
+        second, _ = scrape(collector)
+        after = kb_field(raw_status(child.pid), b"VmHWM")
+    interval = "procstatus_group_max_resident_memory_interval_peak_bytes"
+    # The first scrape sees the peak since start; the reset then brought VmHWM
+    # down to VmRSS, which is what the idle child's second interval peaked at.
+    assert value(first, interval, name=name) == child.peak_rss
+    assert value(second, interval, name=name) == after
+    assert after < child.peak_rss - 16 * MiB  # the freed 32 MiB are out of the peak
+
+
 # ---- names and help texts -------------------------------------------------------------------
 
 
@@ -507,3 +530,50 @@ def test_importing_procstatus_prometheus_does() -> None:
         timeout=60,
     )
     assert result.stdout == "True\n"
+
+
+# ---- properties: nothing about one process fails a scrape ------------------------------------
+
+
+@FEW
+@given(
+    texts=st.lists(
+        st.one_of(
+            kernel_statuses().map(lambda g: g.text),
+            mutated(kernel_statuses().map(lambda g: g.text)),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    patterns=st.lists(st.text(max_size=8), max_size=3),
+    per_process=st.booleans(),
+)
+def test_any_status_texts_give_a_scrape(
+    texts: list[bytes], patterns: list[str], per_process: bool
+) -> None:
+    with tempfile.TemporaryDirectory() as where:
+        for pid, text in enumerate(texts, start=10):
+            (Path(where) / str(pid)).mkdir()
+            (Path(where) / str(pid) / "status").write_bytes(text)
+        collector = ProcStatusCollector(root=where, names=patterns, per_process=per_process)
+        samples, _ = scrape(collector)
+    exported = sum(v for (name, _), v in samples.items() if name == "procstatus_group_processes")
+    skipped = sum(
+        v
+        for (name, _), v in samples.items()
+        if name == "procstatus_exporter_skipped_processes_total"
+    )
+    assert exported + skipped <= len(texts)
+
+
+@FEW
+@given(
+    names=st.lists(st.text(max_size=8), max_size=3),
+    users=st.lists(st.one_of(st.integers(), st.text(max_size=8)), max_size=3),
+    pids=st.lists(st.integers(), max_size=3),
+)
+def test_bad_selections_raise_only_type_or_value_errors(
+    names: list[str], users: list[object], pids: list[int]
+) -> None:
+    with contextlib.suppress(TypeError, ValueError):
+        ProcStatusCollector(names=names, users=users, pids=pids)  # type: ignore[arg-type]
