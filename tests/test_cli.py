@@ -572,8 +572,9 @@ def test_help_describes_every_command_and_the_exit_codes() -> None:
     result = procstatus_cmd("--help")
     assert (result.returncode, result.stderr) == (0, "")
     for text in (
-        "procstatus top [-n N] [--sort {peak,rss,swap,size}]",
+        "procstatus top [-n N] [--sort {peak,rss,swap,size,pss,uss}]",
         "procstatus watch PID [--interval S] [--count N]",
+        "procstatus tree PID [--max-rss MIB]",
         "procstatus run [--json] -- CMD [ARG ...]",
         "With no PID it shows procstatus's own status.",
         "exit status:",
