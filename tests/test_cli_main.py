@@ -8,6 +8,7 @@ written is one line with status 1 (141 for a reader that went away).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -142,8 +143,9 @@ def test_help_describes_every_command_and_the_exit_codes() -> None:
     result = procstatus_cmd("--help")
     assert (result.returncode, result.stderr) == (0, "")
     for text in (
-        "procstatus top [-n N] [--sort {peak,rss,swap,size}]",
+        "procstatus top [-n N] [--sort {peak,rss,swap,size,pss,uss}]",
         "procstatus watch PID [--interval S] [--count N]",
+        "procstatus tree PID [--max-rss MIB]",
         "procstatus run [--json] -- CMD [ARG ...]",
         "With no PID it shows procstatus's own status.",
         "exit status:",
@@ -183,7 +185,11 @@ COMMAND_LINES = {
     "top": ["top", "--root", "{root}", "-n", "1"],
     "watch": ["watch", "10", "--root", "{root}", "--count", "1", "--interval", "0.01"],
     "run": ["run", "--", "sh", "-c", "exit 3"],
+    "tree": ["tree", "10", "--root", "{root}"],
 }
+
+#: The commands whose output is standard output (run reports on stderr).
+WRITERS = ["show", "top", "watch", "tree"]
 
 CLOSED_STDOUT = (
     "procstatus: cannot write to standard output: it was closed when procstatus started\n"
@@ -194,13 +200,13 @@ def command_line(command: str, root: Path) -> list[str]:
     return [arg.format(root=root) for arg in COMMAND_LINES[command]]
 
 
-@pytest.mark.parametrize("command", ["show", "top", "watch"])
+@pytest.mark.parametrize("command", WRITERS)
 def test_a_closed_stdout_is_one_line_and_status_1(fake_root: Path, command: str) -> None:
     result = with_closed("stdout", *command_line(command, fake_root))
     assert (result.returncode, result.stderr) == (1, CLOSED_STDOUT)
 
 
-@pytest.mark.parametrize("command", ["show", "top", "watch"])
+@pytest.mark.parametrize("command", WRITERS)
 def test_a_closed_stderr_changes_nothing_else(fake_root: Path, command: str) -> None:
     expected = procstatus_cmd(*command_line(command, fake_root))
     result = with_closed("stderr", *command_line(command, fake_root))
@@ -211,9 +217,18 @@ def test_a_closed_stderr_changes_nothing_else(fake_root: Path, command: str) -> 
         assert result.stdout == expected.stdout
 
 
-@pytest.mark.parametrize("command", ["show", "top", "watch"])
+@pytest.mark.parametrize("command", WRITERS)
 def test_both_closed_is_status_1(fake_root: Path, command: str) -> None:
     assert with_closed("both", *command_line(command, fake_root)).returncode == 1
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("prometheus_client") is None, reason="no prometheus_client here"
+)
+def test_serve_with_a_closed_stdout_stops_at_once() -> None:
+    # It could not announce its URL: the same failure as any command's output.
+    result = with_closed("stdout", "serve", "--address", "127.0.0.1", "--port", "0")
+    assert (result.returncode, result.stderr) == (1, CLOSED_STDOUT)
 
 
 @pytest.mark.parametrize("closed", ["stdout", "stderr", "both"])
@@ -226,7 +241,7 @@ def test_an_error_with_a_stream_closed(closed: str) -> None:
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
-@pytest.mark.parametrize("command", ["show", "top", "watch"])
+@pytest.mark.parametrize("command", WRITERS)
 def test_a_full_disk_is_one_line_and_status_1(fake_root: Path, command: str) -> None:
     with open("/dev/full", "w") as full:
         result = subprocess.run(

@@ -19,6 +19,8 @@ from procstatus import (
     ProcfsFileError,
     ProcfsNotFoundError,
     ProcfsPermissionError,
+    RollupParseError,
+    RssLimitExceededError,
     StatusParseError,
 )
 
@@ -31,6 +33,8 @@ BUILTIN_BASES: dict[type[Error], type[Exception]] = {
     ProcfsFileError: OSError,
     PeakResetUnavailableError: OSError,
     PeakTraceError: OSError,
+    RollupParseError: ValueError,
+    RssLimitExceededError: Exception,  # a decision not to read, not an OS error
 }
 
 
@@ -81,6 +85,7 @@ def test_except_error_catches_every_kind() -> None:
     assert caught == ["StatusParseError", "ProcessNotFoundError", "ProcfsNotFoundError"]
 
 
+@pytest.mark.parametrize("cls", [StatusParseError, RollupParseError], ids=lambda cls: cls.__name__)
 @pytest.mark.parametrize(
     ("field", "where"),
     [
@@ -92,8 +97,10 @@ def test_except_error_catches_every_kind() -> None:
     ],
     ids=["known", "unknown-printable", "escape-sequence", "bidi-override", "no-key"],
 )
-def test_a_parse_error_message_has_no_control_character(field: str | None, where: str) -> None:
-    error = StatusParseError("the field appears twice", line=3, field=field, text="x\x1b[2J")
+def test_a_parse_error_message_has_no_control_character(
+    cls: type[StatusParseError | RollupParseError], field: str | None, where: str
+) -> None:
+    error = cls("the field appears twice", line=3, field=field, text="x\x1b[2J")
     assert str(error) == f"{where}: the field appears twice: 'x\\x1b[2J'"
     assert str(error).isprintable()
     assert error.field == field  # the attribute keeps the key as it was

@@ -37,9 +37,12 @@ __all__ = ["EPILOG", "USAGE", "main"]
 USAGE = """\
 procstatus [-h] [--version] [--json] [--all] [--bytes] [--root PATH] [PID ...]
        procstatus [options] --file PATH [--file PATH ...]
-       procstatus top [-n N] [--sort {peak,rss,swap,size}] [--bytes] [--json] [--root PATH]
+       procstatus top [-n N] [--sort {peak,rss,swap,size,pss,uss}] [--bytes] [--json] [--root PATH]
        procstatus watch PID [--interval S] [--count N] [--bytes] [--root PATH]
-       procstatus run [--json] -- CMD [ARG ...]"""
+       procstatus run [--json] -- CMD [ARG ...]
+       procstatus serve [--address ADDR] [--port PORT] [--name PATTERN] [--user USER] [--pid PID]
+                        [--per-process] [--reset-peaks] [--root PATH]
+       procstatus tree PID [--max-rss MIB] [--bytes] [--json] [--root PATH]"""
 
 EPILOG = """\
 commands:
@@ -48,11 +51,13 @@ commands:
   procstatus top             the processes using the most memory, by peak RSS
   procstatus watch PID       RSS and peak RSS over time, until Ctrl-C or exit
   procstatus run -- CMD      run CMD and report its exact peak RSS
+  procstatus serve           serve every process's memory to Prometheus at /metrics
+  procstatus tree PID        PID and its descendants: RSS, PSS, USS, swap and totals
 Options come after the command name; 'procstatus COMMAND --help' tells more.
 
 exit status:
   0    success (watch: also when the process exits, or when stopped with Ctrl-C
-       after the first sample)
+       after the first sample; serve: when stopped by SIGTERM or SIGINT)
   1    something could not be read: no such process, permission denied, no
        procfs at --root, a --file that is not a status text; or the output
        could not be written (closed, a full disk)
