@@ -2,7 +2,7 @@
 that rename themselves, zombies, stopped processes, a raw reader that does not
 use procstatus, and uid 65534 runs over world-readable temporary trees.
 
-Used by tests/test_read_live.py, tests/test_read.py, tests/test_cli.py,
+Used by tests/test_read_live.py, tests/test_read.py, tests/test_cli_*.py,
 tests/test_peak.py and scripts/capture_fixtures.py. Everything here reads /proc
 directly, so it can check the library against an independent source.
 """
