@@ -7,9 +7,12 @@ is the one this interpreter imports (the source tree, or an installed wheel).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +23,7 @@ __all__ = [
     "fake_process",
     "make_fake_root",
     "procstatus_cmd",
+    "sigint_not_ignored",
     "with_closed",
 ]
 
@@ -98,3 +102,22 @@ def make_fake_root(where: Path) -> Path:
         (root / str(pid)).mkdir(parents=True)
         (root / str(pid) / "status").write_text(text)
     return root
+
+
+@contextlib.contextmanager
+def sigint_not_ignored() -> Iterator[None]:
+    """Children started in the block get SIGINT's default action, as in a terminal.
+
+    A shell's background job (``pytest &``) ignores SIGINT; an ignored signal
+    stays ignored through exec(2), and Python then leaves it so: Ctrl-C would
+    never reach the command. A handler, unlike SIG_IGN, is reset by exec.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

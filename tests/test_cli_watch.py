@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers_cli import ENV, procstatus_cmd
+from helpers_cli import ENV, procstatus_cmd, sigint_not_ignored
 from helpers_live import requires_proc
 from procstatus._cli import main
 from procstatus._cli import watch as cli_watch
@@ -145,25 +145,6 @@ def test_live_watch_ascii_output(child: int) -> None:
         assert set(bars) <= set(ASCII_RAMP), line
     # The child sleeps, so both samples are the same RSS: the lowest bar twice.
     assert lines[1].endswith("  __")
-
-
-@contextlib.contextmanager
-def sigint_not_ignored() -> Iterator[None]:
-    """Children started in the block get SIGINT's default action, as in a terminal.
-
-    A shell's background job (``pytest &``) ignores SIGINT; an ignored signal
-    stays ignored through exec(2), and Python then leaves it so: Ctrl-C would
-    never reach the command. A handler, unlike SIG_IGN, is reset by exec.
-    """
-    previous = signal.getsignal(signal.SIGINT)
-    if previous != signal.SIG_IGN:
-        yield
-        return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager

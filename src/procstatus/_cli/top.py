@@ -354,8 +354,9 @@ def _repeat(options: argparse.Namespace) -> int:
                     rows = _listing(options)
                     height = screen.size()[1]
                     header = _header(rows, options, quit_key=keys is not None)
-                    # The frame must fit, or the terminal would scroll it away.
-                    room = max(height - len(header) - 1, 1)
+                    # The frame must fit, or the terminal would scroll it away; the
+                    # last line stays free for the shell's prompt when it ends.
+                    room = max(height - len(header) - 2, 1)
                     screen.draw([*header, *_table(rows, options, limit=room)])
                     shown += 1
                     if options.count is not None and shown >= options.count:
