@@ -357,8 +357,9 @@ def _repeat(options: argparse.Namespace) -> int:
                     # The frame must fit, or the terminal would scroll it away; the
                     # last line stays free for the shell's prompt when it ends.
                     room = max(height - len(header) - 2, 1)
-                    screen.draw([*header, *_table(rows, options, limit=room)])
-                    shown += 1
+                    frame = [*header, *_table(rows, options, limit=room)]
+                    shown += 1  # before drawing: a Ctrl-C from now on ends a listing shown
+                    screen.draw(frame)
                     if options.count is not None and shown >= options.count:
                         break
                     due = next_due(due, options.interval, time.monotonic())
@@ -376,9 +377,9 @@ def _repeat(options: argparse.Namespace) -> int:
                         *_header(rows, options),
                         *_table(rows, options),
                     ]
+                shown += 1  # before printing: a Ctrl-C from now on ends a listing shown
                 _print_lines(lines)
                 sys.stdout.flush()
-                shown += 1
                 if options.count is not None and shown >= options.count:
                     break
                 due = next_due(due, options.interval, time.monotonic())
