@@ -61,6 +61,9 @@ class FakeTime:
     def monotonic(self) -> float:
         return self.now
 
+    def time(self) -> float:
+        return 1_700_000_000.0 + self.now
+
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds + self.sleep_delays.get(len(self.sleeps), 0.0)
@@ -93,8 +96,8 @@ def test_watch_schedule_skips_missed_samples(
     clock = FakeTime(read_delays, sleep_delays)
     monkeypatch.setattr(cli_watch, "time", clock)
     monkeypatch.setattr(cli_watch, "read_memory", clock.read_memory)
-    samples = list(itertools.islice(cli_watch._samples(1, "/proc", 1.0), 4))
-    assert samples == [(4096, 8192, time) for time in times]
+    samples = list(itertools.islice(cli_watch._samples([1], "/proc", 1.0), 4))
+    assert samples == [(time, 1_700_000_000.0 + time, {1: (4096, 8192)}) for time in times]
     assert clock.sleeps == sleeps
 
 
@@ -105,7 +108,7 @@ def test_sparkline() -> None:
     assert sparkline([10, 20], "_#") == "_#"
 
 
-WATCH_LINE = r"\d\d:\d\d:\d\d  RSS +[0-9.]+ [KMG]i?B  peak +[0-9.]+ [KMG]i?B  [▁▂▃▄▅▆▇█]+"
+WATCH_LINE = r"\d\d:\d\d:\d\d\.\d\d\d  RSS +[0-9.]+ [KMG]i?B  peak +[0-9.]+ [KMG]i?B  [▁▂▃▄▅▆▇█]+"
 
 
 WATCH_SUMMARY = (

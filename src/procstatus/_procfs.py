@@ -37,6 +37,7 @@ __all__ = [
     "PID_MAX",
     "STATUS_LIMIT",
     "check_id",
+    "exists",
     "is_id_name",
     "list_pids",
     "list_tids",
@@ -126,6 +127,21 @@ def read_file(
     if len(data) > limit:
         raise _too_large(file_path, limit)
     return data
+
+
+def exists(root: str, pid: int, name: str, tid: Optional[int] = None) -> bool:
+    """Whether ``<root>/<pid>/<name>`` (of thread ``tid``) exists: one ``stat``, no open.
+
+    For telling apart the causes of one error after the fact: procfs answers
+    ENOENT/ESRCH both for a process that is gone and for a file this kernel
+    does not have, or a read that finds no address space (smaps_rollup).
+    Any error of the ``stat`` itself counts as "does not exist".
+    """
+    try:
+        os.stat(path(root, pid, name, tid))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _read_rest(fd: int, first: bytes, limit: int, file_path: str) -> bytes:

@@ -1,7 +1,7 @@
 """The ``procstatus`` command line: ``main.py`` dispatches, one module per command.
 
 ``common.py`` holds what the commands share; ``show.py``, ``top.py``,
-``watch.py`` and ``run.py`` each read top to bottom as that command's story.
+``watch.py``, ``run.py`` and ``serve.py`` each read top to bottom as that command's story.
 """
 
 from __future__ import annotations

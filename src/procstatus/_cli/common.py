@@ -43,7 +43,7 @@ PROG = "procstatus"
 
 #: The command names, in the order ``procstatus --help`` lists them; each is the
 #: module of this package that implements it.
-COMMANDS = ("show", "top", "watch", "run")
+COMMANDS = ("show", "top", "watch", "run", "serve", "tree")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # something could not be read
