@@ -49,13 +49,12 @@ import attrs
 
 from .. import _run
 from .._errors import PeakTraceError, ProcessNotFoundError, StatusParseError
-from .._plot import PlotUnavailableError, plot_format, plot_memory, plot_run, require_matplotlib
+from .._plot import plot_memory, plot_run
 from .._procfs import path as procfs_path
 from .._read import read_memory, read_pid
 from .._units import show_size
 from .common import (
     EXIT_OK,
-    EXIT_USAGE,
     PROG,
     CommandError,
     add_common,
@@ -67,6 +66,7 @@ from .common import (
     report,
     seconds,
 )
+from .plotting import add_plot_option, check_plot_option, write_plot
 from .run import format_run_result
 from .schedule import next_due
 
@@ -138,12 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the samples to FILE instead of stdout (with -- CMD, the command keeps"
         " stdout for itself)",
     )
-    parser.add_argument(
-        "--plot",
-        metavar="FILE",
-        help="at the end, draw memory over time into FILE (.png, .svg or .pdf);"
-        ' needs matplotlib: pip install "procstatus[plot]"',
-    )
+    add_plot_option(parser)
     add_common(parser)
     return parser
 
@@ -168,13 +163,9 @@ def main(args: list[str]) -> int:
         command = None
         if not options.pids:
             parser.error(f"give the PIDs to watch, or a command after --: {PROG} watch -- CMD")
-    if options.plot is not None:
-        problem = _plot_problem(options.plot)
-        if problem is not None:
-            if problem.startswith("the plot's"):
-                parser.error(problem)
-            report(problem)  # matplotlib is missing: one line, nothing else happens
-            return EXIT_USAGE
+    unusable = check_plot_option(parser, options.plot)
+    if unusable is not None:
+        return unusable  # nothing was started or sampled
     out = _open_output(options.output)
     try:
         if command is not None:
@@ -183,18 +174,6 @@ def main(args: list[str]) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
-
-
-def _plot_problem(path: str) -> Optional[str]:
-    """Why ``--plot path`` cannot work, checked before anything runs; None when it can."""
-    try:
-        plot_format(path)
-        require_matplotlib()
-    except ValueError as error:
-        return str(error)
-    except PlotUnavailableError as error:
-        return f"--plot: {error}"
-    return None
 
 
 def _open_output(path: Optional[str]) -> TextIO:
@@ -528,7 +507,7 @@ def _plot_pids(
         for pid, name in zip(pids, names)
     ]
     title = f"{PROG} watch " + " ".join(f"{pid} ({name})" for pid, name in zip(pids, names))
-    _write_plot(
+    write_plot(
         path,
         lambda: plot_memory(
             path,
@@ -539,15 +518,6 @@ def _plot_pids(
             time_label="seconds since the first sample",
         ),
     )
-
-
-def _write_plot(path: str, draw: Callable[[], None]) -> None:
-    try:
-        draw()
-    except OSError as error:
-        raise CommandError(
-            f"cannot write the plot {printable(path)}: {error.strerror or error}"
-        ) from None
 
 
 # ---- watch -- CMD -------------------------------------------------------------------------
@@ -676,7 +646,7 @@ def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO)
         raise failures[0]
     _report_run(result, options, out)
     if options.plot is not None:
-        _write_plot(options.plot, lambda: plot_run(options.plot, result))
+        write_plot(options.plot, lambda: plot_run(options.plot, result))
     status: int = cast(Any, result).exit_code
     return status
 
