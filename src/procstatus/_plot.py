@@ -264,7 +264,8 @@ def plot_memory(
         axes.grid(True, color="0.9", linewidth=0.6)
         axes.set_axisbelow(True)
         axes.set_title(_text(_shorten(title, _TITLE_WIDTH)), loc="left", fontsize=10)
-        figure.savefig(path, format=file_format, metadata=_metadata(file_format, title))
+        metadata = _metadata(file_format, _printable(title))
+        figure.savefig(path, format=file_format, metadata=metadata)
 
 
 def _draw_stack(
@@ -369,15 +370,20 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters and undecodable bytes as escapes (``\\x1b``)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
 def _text(text: str) -> str:
-    """``text`` for matplotlib: control characters as escapes, ``$`` as a plain dollar."""
-    if not text.isprintable():
-        text = "".join(
-            char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-            for char in text
-        )
+    """``text`` for matplotlib to draw: printable, and ``$`` as a plain dollar."""
     # An unescaped pair of "$" starts mathtext; "\$" is drawn as "$" (matplotlib text.py).
-    return text.replace("$", r"\$")
+    return _printable(text).replace("$", r"\$")
 
 
 def _metadata(file_format: str, title: str) -> dict[str, Optional[str]]:

@@ -340,10 +340,13 @@ class _Tally:
     low: Optional[int] = None
     high: int = 0
     peak: int = 0
+    #: Seconds from the first sample to the last one that found it alive.
+    last_seen: float = 0.0
     #: Seconds from the first sample to the one that found it gone.
     ended: Optional[float] = None
 
-    def add(self, rss: int, peak: int) -> None:
+    def add(self, elapsed: float, rss: int, peak: int) -> None:
+        self.last_seen = elapsed
         self.count += 1
         self.low = rss if self.low is None else min(self.low, rss)
         self.high = max(self.high, rss)
@@ -377,10 +380,9 @@ def watch(options: argparse.Namespace, out: Optional[TextIO] = None) -> int:
             raise
         failure = error
     if isinstance(writer, _PidText):
-        span = samples[-1].elapsed_s
         writer.end(
             [pid for pid in pids if tallies[pid].ended is not None],
-            [_summary(pid, tallies[pid], span, options.bytes) for pid in pids],
+            [_summary(pid, tallies[pid], options.bytes) for pid in pids],
         )
     if options.plot is not None:
         _plot_pids(options.plot, pids, names, samples, tallies)
@@ -410,7 +412,7 @@ def _sample_pids(
                     tallies[pid].ended = taken - start
                 continue
             live.append(_Reading(pid, *memory))
-            tallies[pid].add(*memory)
+            tallies[pid].add(taken - start, *memory)
         if not live:
             return
         sample = _Sample(wall=wall, elapsed_s=taken - start, readings=tuple(live))
@@ -420,10 +422,10 @@ def _sample_pids(
             return
 
 
-def _summary(pid: int, tally: _Tally, span: float, exact: bool) -> str:
+def _summary(pid: int, tally: _Tally, exact: bool) -> str:
     count = tally.count
     return (
-        f"process {pid}: {count} sample{'s' if count != 1 else ''} in {span:.1f} s;"
+        f"process {pid}: {count} sample{'s' if count != 1 else ''} in {tally.last_seen:.1f} s;"
         f" RSS min {show_size(tally.low or 0, exact=exact)},"
         f" max {show_size(tally.high, exact=exact)}; peak RSS {show_size(tally.peak, exact=exact)}"
     )
