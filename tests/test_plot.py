@@ -113,7 +113,7 @@ def test_plot_run_png_opens_at_its_size(tmp_path: Path) -> None:
     path = tmp_path / "run.png"
     plot_run(str(path), a_run())
     data = path.read_bytes()
-    assert png_size(data) == (1000, 500)  # 10 x 5 inches at 100 dpi
+    assert png_size(data) == (1000, 600)  # 10 x 6 inches at 100 dpi
     assert data.endswith(b"IEND\xaeB`\x82")  # the last chunk: the file is whole
 
 
@@ -161,7 +161,7 @@ def test_plot_draws_any_command_line(tmp_path: Path, text: str) -> None:
     )
     path = tmp_path / "odd.png"
     plot_run(str(path), run)
-    assert png_size(path.read_bytes()) == (1000, 500)
+    assert png_size(path.read_bytes()) == (1000, 600)
 
 
 @needs_matplotlib
@@ -180,7 +180,7 @@ def test_plot_of_unrelated_processes_and_no_samples(tmp_path: Path) -> None:
         stacked=False,
     )
     plot_memory(str(tmp_path / "empty.svg"), title="nothing", samples=[], processes=[])
-    assert png_size((tmp_path / "lines.png").read_bytes()) == (1000, 500)
+    assert png_size((tmp_path / "lines.png").read_bytes()) == (1000, 600)
     ElementTree.parse(tmp_path / "empty.svg")
 
 
@@ -277,7 +277,7 @@ def test_live_watch_plot_png_and_svg(tmp_path: Path) -> None:
             "--plot", str(tmp_path / "w.svg"),
         )  # fmt: skip
     assert (png.returncode, png.stderr, svg.returncode, svg.stderr) == (0, "", 0, "")
-    assert png_size((tmp_path / "w.png").read_bytes()) == (1000, 500)
+    assert png_size((tmp_path / "w.png").read_bytes()) == (1000, 600)
     root = ElementTree.parse(tmp_path / "w.svg").getroot()
     [title] = [element.text for element in root.iter("{http://purl.org/dc/elements/1.1/}title")]
     assert title == f"procstatus watch {one.pid} (ps-plot-one) {two.pid} (ps-plot-two)"
@@ -315,5 +315,5 @@ def test_live_run_plot_of_a_command_that_forks(tmp_path: Path) -> None:
         if result.returncode == 125:
             pytest.skip(f"ptrace is not allowed here: {result.stderr.strip()}")
         assert result.returncode == 0, result.stderr
-    assert png_size((tmp_path / "run.png").read_bytes()) == (1000, 500)
+    assert png_size((tmp_path / "run.png").read_bytes()) == (1000, 600)
     ElementTree.parse(tmp_path / "run.svg")

@@ -168,6 +168,7 @@ _OTHERS_COLOUR = "tab:gray"
 _REFERENCE_STYLES = (("tab:red", "--"), ("tab:purple", ":"), ("black", "-."))
 _UNITS = (("B", 1), ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40))
 _LABEL_WIDTH = 48
+_NAN = float("nan")
 _TITLE_WIDTH = 100
 
 
@@ -182,6 +183,7 @@ def plot_memory(
     total_label: Optional[str] = None,
     largest: int = 5,
     time_label: str = "seconds since the start",
+    peak_label: str = "peak RSS of a process, read as it exited (VmHWM)",
 ) -> None:
     """Draw memory over time and write it to ``path`` (format from the extension).
 
@@ -228,7 +230,7 @@ def plot_memory(
     unit_name, unit = _unit_for(top)
 
     with matplotlib.rc_context({"svg.hashsalt": "procstatus", "font.size": 9}):
-        figure = Figure(figsize=(10, 5), dpi=100, layout="constrained")
+        figure = Figure(figsize=(10, 6), dpi=100, layout="constrained")
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
         labels = [_process_label(p) for p in shown]
@@ -243,10 +245,10 @@ def plot_memory(
             total = (total_label or "sum of RSS (sampled)", totals)
             _draw_stack(axes, times, series, labels, line_colours, total, unit)
         else:
-            for values, label, colour in zip(series, labels, line_colours):
-                axes.plot(
-                    times, [v / unit for v in values], color=colour, linewidth=1.4, label=label
-                )
+            # A process not alive at a sample has no point there: its line stops.
+            for p, label, colour in zip(shown, labels, line_colours):
+                values = [sample.rss.get(p.pid, _NAN) / unit for sample in samples]
+                axes.plot(times, values, color=colour, linewidth=1.4, label=label)
         _draw_peaks(axes, processes, colours, last_time, unit, highlighted={id(p) for p in shown})
         for (label, value), (colour, style) in zip(references, _REFERENCE_STYLES):
             axes.axhline(
@@ -256,7 +258,7 @@ def plot_memory(
                 linewidth=1.2,
                 label=_text(f"{label}: {format_size(value)}"),
             )
-        _legend(axes, processes, Line2D)
+        _legend(axes, processes, Line2D, peak_label)
         axes.set_xlim(0, last_time if last_time > 0 else 1.0)
         axes.set_ylim(0, top / unit * 1.1)
         axes.set_xlabel(time_label)
@@ -288,18 +290,26 @@ def _draw_stack(
     )
 
 
-def _legend(axes: Axes, processes: Sequence[ProcessLike], line: Any) -> None:
-    """The legend, beside the axes, with one entry for each kind of peak marker."""
+def _legend(axes: Axes, processes: Sequence[ProcessLike], line: Any, peak_label: str) -> None:
+    """The legend, below the axes, with one entry for each kind of peak marker."""
     handles, texts = axes.get_legend_handles_labels()
     if any(p.peak_rss is not None and p.end_s is not None for p in processes):
         handles.append(line([], [], marker="v", linestyle="none", color="black"))
-        texts.append("peak RSS of a process, read as it exited (VmHWM)")
+        texts.append(peak_label)
     if any(p.peak_rss is not None and p.end_s is None for p in processes):
         handles.append(
             line([], [], marker="v", linestyle="none", color="black", markerfacecolor="none")
         )
         texts.append("peak RSS so far of a process still running")
-    axes.legend(handles, texts, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    axes.legend(
+        handles,
+        texts,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
 
 
 def _draw_peaks(

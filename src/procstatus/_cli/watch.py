@@ -518,6 +518,7 @@ def _plot_pids(
             processes=watched,
             stacked=False,
             time_label="seconds since the first sample",
+            peak_label="peak RSS of a process: the highest VmHWM sampled, where it exited",
         ),
     )
 
