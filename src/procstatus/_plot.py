@@ -259,7 +259,7 @@ def plot_memory(
                 label=_text(f"{label}: {format_size(value)}"),
             )
         _legend(axes, processes, Line2D, peak_label)
-        axes.set_xlim(0, last_time if last_time > 0 else 1.0)
+        axes.set_xlim(0, last_time * 1.02 if last_time > 0 else 1.0)  # room for end markers
         axes.set_ylim(0, top / unit * 1.1)
         axes.set_xlabel(time_label)
         axes.set_ylabel(f"RSS ({unit_name})")
