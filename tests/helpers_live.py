@@ -25,6 +25,8 @@ from typing import Any
 import attrs
 import pytest
 
+import procstatus
+
 __all__ = [
     "COMM_MAX",
     "HAVE_PROC",
@@ -54,12 +56,13 @@ requires_proc = pytest.mark.skipif(
 
 # Permission tests read as another user, because root ignores file modes. Only the
 # system python is reachable by uid 65534 (pyenv lives in root's home); it gets the
-# source tree and the attrs this interpreter uses (pure Python, so any version's
-# copy serves) on its path. Callers skip when that user cannot import them.
+# procstatus under test (the source tree, or an installed wheel's site-packages)
+# and the attrs this interpreter uses (pure Python, so any version's copy serves)
+# on its path. Callers skip when that user cannot import them.
 SYSTEM_PYTHON = "/usr/bin/python3"
 NOBODY = 65534
 _SETPRIV = shutil.which("setpriv")
-_SOURCE = Path(__file__).resolve().parents[1] / "src"
+_SOURCE = Path(procstatus.__file__).resolve().parents[1]
 _ATTRS_HOME = Path(attrs.__file__).resolve().parents[1]
 NOBODY_ENV = {"PYTHONPATH": f"{_SOURCE}{os.pathsep}{_ATTRS_HOME}", "PATH": "/usr/bin:/bin"}
 

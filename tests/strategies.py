@@ -16,13 +16,8 @@ from typing import Any, NamedTuple, Optional
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from helpers_files import CORPUS_DIR, SHARED_DIR  # noqa: F401 - SHARED_DIR: for old importers
 from procstatus import FIELDS, ROLLUP_FIELDS, Ids, SigQ, TaskState
-
-#: Read-only material beside the repository (CI has it too): the corpus, the reference.
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
-
-#: The real captures.
-CORPUS_DIR = SHARED_DIR / "corpus" / "status"
 
 # Moderate example counts: the whole suite runs on every interpreter of a slow machine.
 #: For properties of generated texts that each example checks thoroughly.

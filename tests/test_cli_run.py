@@ -10,13 +10,14 @@ import errno
 import io
 import json
 import os
+import subprocess
 import sys
 from typing import Callable
 
 import pytest
 
 import procstatus
-from helpers_cli import procstatus_cmd
+from helpers_cli import PROCSTATUS, procstatus_cmd, with_closed
 from helpers_live import requires_proc
 from procstatus import _run
 from procstatus._cli.run import format_run_result, run_cli
@@ -111,3 +112,82 @@ def test_json_and_human_output() -> None:
 )
 def test_format_run_result(result: procstatus.RunResult, text: str) -> None:
     assert format_run_result(result) == text
+
+
+# ---- hostile command names and closed streams ---------------------------------------------
+
+
+def traced(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """``result``, or a skip where ptrace is not allowed (status 125)."""
+    if result.returncode == 125:
+        pytest.skip(f"ptrace is not allowed here: {result.stderr.strip()}")
+    return result
+
+
+def test_a_command_name_with_escapes_is_shown_escaped() -> None:
+    result = procstatus_cmd("run", "--", "x\x1b[2J")
+    assert (result.returncode, result.stdout) == (127, "")
+    assert result.stderr == "procstatus run: x\\x1b[2J: command not found\n"
+
+
+def test_the_report_shows_the_command_line_escaped() -> None:
+    result = traced(procstatus_cmd("run", "--", "sh", "-c", "exit 0", "\x1b]0;owned\x07"))
+    assert result.returncode == 0
+    assert result.stderr.splitlines()[0] == "command:   sh -c 'exit 0' '\\x1b]0;owned\\x07'"
+
+
+def test_format_run_result_escapes_the_command_line() -> None:
+    result = procstatus.RunResult(("\x9b2J",), 10, 4096, 0.5, 0)
+    assert format_run_result(result).splitlines()[0] == "command:   '\\x9b2J'"
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr", "both"])
+def test_the_command_status_with_a_stream_closed(closed: str) -> None:
+    result = traced(with_closed(closed, "run", "--", "sh", "-c", "exit 3"))
+    assert result.returncode == 3
+    if closed == "stdout":  # the report is on stderr, which is open
+        assert result.stderr.splitlines()[-1] == "exit:      3"
+
+
+def test_the_command_sees_the_closed_stdout() -> None:
+    # procstatus hands the command its descriptors as they were: printf fails.
+    result = traced(with_closed("stdout", "run", "--", "printf", "x"))
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[-1] == f"exit:      {result.returncode}"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_the_command_status_when_the_report_cannot_be_written() -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*PROCSTATUS, "run", "--", "sh", "-c", "exit 3"],
+            stdout=subprocess.PIPE,
+            stderr=full,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert (result.returncode, result.stdout) == (3, "")
+
+
+def test_the_command_status_when_stderr_is_a_broken_pipe() -> None:
+    # The reader of stderr is gone before the report is written: EPIPE (procstatus
+    # ignores SIGPIPE, as Python does), not a traceback, and not status 1.
+    process = subprocess.Popen(
+        [*PROCSTATUS, "run", "--", "sh", "-c", "sleep 0.2; exit 3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    process.stderr.close()
+    stdout, _ = process.communicate(timeout=60)
+    assert (process.returncode, stdout) == (3, "")
+
+
+def test_run_cli_returns_the_status_when_the_report_fails() -> None:
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    assert run_cli(["sh", "-c", "exit 5"], report=Broken()) == 5

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers_cli import ENV, NO_SUCH_PID, procstatus_cmd
+from helpers_cli import ENV, NO_SUCH_PID, PROCSTATUS, procstatus_cmd
 from helpers_live import (
     SYSTEM_PYTHON,
     kb_field,
@@ -200,6 +200,58 @@ def test_a_missing_file(tmp_path: Path) -> None:
     assert (
         result.stderr == f"procstatus: cannot read {tmp_path / 'nope'}: No such file or directory\n"
     )
+
+
+#: A saved (or a container's) status whose duplicated key is an escape sequence.
+HOSTILE_KEY = b"Name:\tx\nPid:\t7\n\x1b]0;owned\x07:\t1\n\x1b]0;owned\x07:\t2\n"
+
+#: How the error names that line: the key and the text escaped, nothing raw.
+HOSTILE_KEY_ERROR = (
+    "not a status text: line 4 ('\\x1b]0;owned\\x07'): the field appears twice:"
+    " '\\x1b]0;owned\\x07:\\t2'"
+)
+
+
+def test_a_duplicated_key_with_escapes_in_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "dump\x1b[2J.txt"
+    path.write_bytes(HOSTILE_KEY)
+    result = procstatus_cmd("--file", str(path))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"procstatus: {tmp_path}/dump\\x1b[2J.txt: {HOSTILE_KEY_ERROR}\n"
+
+
+def test_a_duplicated_key_with_escapes_under_a_root(tmp_path: Path) -> None:
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "status").write_bytes(HOSTILE_KEY)
+    result = procstatus_cmd("--root", str(tmp_path), "7")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"procstatus: {tmp_path}/7/status: {HOSTILE_KEY_ERROR}\n"
+
+
+def test_a_missing_file_with_escapes_in_its_name(tmp_path: Path) -> None:
+    result = procstatus_cmd("--file", str(tmp_path / "\x1b[2J"))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert (
+        result.stderr == f"procstatus: cannot read {tmp_path}/\\x1b[2J: No such file or directory\n"
+    )
+
+
+def test_a_root_with_escapes_in_its_name(tmp_path: Path) -> None:
+    result = procstatus_cmd("--root", str(tmp_path / "\x1b[2J"), "1")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"procstatus: {tmp_path}/\\x1b[2J: proc root does not exist\n"
+
+
+def test_a_closed_stdin() -> None:
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$@" <&-', "sh", *PROCSTATUS, "--file", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "procstatus: cannot read <stdin>: standard input is closed\n"
 
 
 def test_a_missing_proc_root(tmp_path: Path) -> None:

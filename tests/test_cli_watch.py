@@ -662,7 +662,7 @@ def test_watch_command_that_cannot_run(
 
     monkeypatch.setattr(procstatus._run, "run_command", failing)
     assert main(["watch", "--json", "--", "nope"]) == status
-    assert capsys.readouterr() == ("", f"procstatus: watch: {message}\n")
+    assert capsys.readouterr() == ("", f"procstatus watch: {message}\n")
 
 
 def test_watch_command_closed_output_lets_the_command_finish(

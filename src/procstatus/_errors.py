@@ -31,6 +31,20 @@ class Error(Exception):
     """
 
 
+def _parse_message(reason: str, line: int, field: Optional[str], text: str) -> str:
+    """``line 3 (VmRSS): <reason>: '<text>'``, safe to print.
+
+    The key and the line come from the text, which anyone may have written: both
+    are shown as repr() shows them when they hold a control character, so that
+    printing the message cannot send an escape sequence to a terminal.
+    """
+    if field is None:
+        where = f"line {line}"
+    else:
+        where = f"line {line} ({field if field.isprintable() else repr(field)})"
+    return f"{where}: {reason}: {text!r}"
+
+
 class StatusParseError(ValueError, Error):
     """A status text that is not what any kernel writes.
 
@@ -44,8 +58,7 @@ class StatusParseError(ValueError, Error):
         self.line = line
         self.field = field
         self.text = text
-        where = f"line {line}" if field is None else f"line {line} ({field})"
-        super().__init__(f"{where}: {reason}: {text!r}")
+        super().__init__(_parse_message(reason, line, field, text))
 
     def __reduce__(self) -> tuple[object, ...]:  # keep it picklable with keyword arguments
         return (_rebuild_parse_error, (self.reason, self.line, self.field, self.text))
@@ -65,6 +78,11 @@ class ProcessNotFoundError(ProcessLookupError, Error):
         self.tid = tid
         what = f"process {pid}" if tid is None else f"thread {tid} of process {pid}"
         super().__init__(f"no such process: {what}" if tid is None else f"no such thread: {what}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # OSError pickles its args (the message) and calls the class with them,
+        # which would take the message for the pid (multiprocessing, for one).
+        return (type(self), (self.pid, self.tid))
 
 
 class ProcfsPermissionError(PermissionError, Error):
@@ -109,8 +127,7 @@ class RollupParseError(ValueError, Error):
         self.line = line
         self.field = field
         self.text = text
-        where = f"line {line}" if field is None else f"line {line} ({field})"
-        super().__init__(f"{where}: {reason}: {text!r}")
+        super().__init__(_parse_message(reason, line, field, text))
 
     def __reduce__(self) -> tuple[object, ...]:  # picklable with keyword arguments
         return (_rebuild_rollup_error, (self.reason, self.line, self.field, self.text))

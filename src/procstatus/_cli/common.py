@@ -1,17 +1,35 @@
 """What the commands of ``procstatus`` share: exit statuses, argument types,
-the one-line error report, JSON layout and escaping for the terminal.
+the one-line error report, JSON layout, escaping for the terminal and the
+guarded output streams.
 
 Every message that quotes input (a process name, a key or line of a saved
 text, a file name, a command's argv) passes through :func:`printable`, so that
 no escape sequence from a process or a file reaches the terminal raw.
+
+# Strategy: two layers against hostile text, one helper
+Each command escapes what it quotes where it quotes it (``printable(name)``),
+so that its output reads right however it is called. Under :func:`main`,
+:func:`guarded_streams` also passes everything written to ``sys.stdout`` and
+``sys.stderr`` through :func:`printable` line by line (argparse's own messages
+quote arguments raw: ``unrecognized arguments: ...``). ``printable`` leaves
+printable text unchanged, so the second layer never escapes twice.
+
+The same wrappers turn a stream that cannot be written (closed before
+procstatus started, a broken pipe, a full disk, a terminal that hung up) into
+one :class:`OutputError` for standard output, and into silence for standard
+error, where there is nowhere left to say anything: never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import os
 import sys
-from typing import Any, Optional
+from collections.abc import Iterator
+from typing import Any, Optional, TextIO, cast
 
 from .._errors import ProcessNotFoundError, ProcfsNotFoundError, StatusParseError
 from .._units import show_size
@@ -26,8 +44,10 @@ __all__ = [
     "EXIT_USAGE",
     "PROG",
     "CommandError",
+    "OutputError",
     "add_common",
     "explain",
+    "guarded_streams",
     "json_text",
     "optional_size",
     "out_of_range",
@@ -55,6 +75,18 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what `seq 1 1000000 | head -1` gives se
 
 class CommandError(Exception):
     """A failure to report on stderr as ``procstatus: <message>`` (exit status 1)."""
+
+
+class OutputError(Exception):
+    """Standard output cannot be written; ``error`` is the ``OSError`` that said so.
+
+    Not an ``OSError`` itself, so that no handler meant for a read error (nor
+    argparse, which ignores ``OSError`` while printing help) can take it.
+    """
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
 
 
 # ---- argument types --------------------------------------------------------------------
@@ -168,9 +200,112 @@ def json_text(document: Any) -> str:
     return "{\n" + ",\n".join(fields) + "\n}"
 
 
-def report(message: str) -> None:
-    sys.stdout.flush()  # what was printed before the error comes before it on a terminal
-    print(f"{PROG}: {message}", file=sys.stderr)
+def report(message: str, prog: str = PROG) -> None:
+    """``<prog>: <message>`` on stderr, escaped; nothing when stderr cannot be written."""
+    with contextlib.suppress(OutputError):
+        if sys.stdout is not None:
+            sys.stdout.flush()  # what was printed before comes before it on a terminal
+    stderr = sys.stderr
+    if stderr is None:  # closed when procstatus started: nowhere to say it
+        return
+    with contextlib.suppress(OSError):
+        stderr.write(printable(f"{prog}: {message}") + "\n")
+        stderr.flush()
+
+
+# ---- the output streams ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def guarded_streams() -> Iterator[None]:
+    """Within the block, ``sys.stdout`` and ``sys.stderr`` escape and never raise OSError.
+
+    Standard output raises :class:`OutputError` instead (every time, once it has
+    failed); standard error drops what it cannot write. A stream that was closed
+    when procstatus started (``procstatus >&-``: Python sets ``sys.stdout`` to
+    ``None``) fails with EBADF at the first write, so commands that never write
+    there (``run`` reports on stderr) do not fail. The streams are put back at
+    the end.
+    """
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = cast(TextIO, _GuardedStream(stdout, raises=True))
+    sys.stderr = cast(TextIO, _GuardedStream(stderr, raises=False))
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+class _GuardedStream:
+    """A text stream whose lines are written through :func:`printable`.
+
+    Attributes other than ``write`` and ``flush`` (``encoding``, ``fileno``...)
+    are the wrapped stream's.
+    """
+
+    def __init__(self, stream: Optional[TextIO], *, raises: bool) -> None:
+        self._stream = stream
+        self._raises = raises
+        self._error: Optional[OSError] = None
+        self.encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        if not text.isprintable():
+            text = "\n".join(map(printable, text.split("\n")))
+        try:
+            self._check()
+            assert self._stream is not None  # _check raised otherwise
+            self._stream.write(text)
+        except OSError as error:
+            self._fail(error)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is None and self._error is None:
+            return  # closed from the start, and nothing written: nothing lost
+        try:
+            self._check()
+            assert self._stream is not None
+            self._stream.flush()
+        except OSError as error:
+            self._fail(error)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._stream is None:
+            raise OSError(errno.EBADF, "it was closed when procstatus started")
+
+    def _fail(self, error: OSError) -> None:
+        if self._error is None:
+            self._error = error
+            _silence(self._stream)
+        if self._raises:
+            raise OutputError(error) from None
+
+
+def _silence(stream: Optional[TextIO]) -> None:
+    """Point the descriptor of a failed ``stream`` at /dev/null.
+
+    What is still buffered goes there when Python flushes the stream at exit,
+    rather than failing again (an "Exception ignored" message, exit status 120).
+    A stream closed at start-up has no descriptor: its number may by now be a
+    file procstatus opened, and is left alone.
+    """
+    try:
+        fd = stream.fileno() if stream is not None else -1
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return
+    if fd < 0:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def printable(text: str) -> str:

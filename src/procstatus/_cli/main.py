@@ -5,11 +5,13 @@ argparse cannot mix subcommands with bare PIDs (``procstatus 1 2`` and
 command's module (imported only then), anything else to the default ``show``.
 Each module's ``main(args)`` parses its own arguments and returns an exit
 status; the failures a person can cause end as one line on stderr, never as a
-traceback. docs/cli.md describes the output and the JSON schema.
+traceback, and so does an output that cannot be written (common.guarded_streams).
+docs/cli.md describes the output and the JSON schema.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -25,6 +27,8 @@ from .common import (
     EXIT_OK,
     PROG,
     CommandError,
+    OutputError,
+    guarded_streams,
     report,
 )
 
@@ -60,7 +64,8 @@ exit status:
   0    success (watch: also when the process exits, or when stopped with Ctrl-C
        after the first sample; serve: when stopped by SIGTERM or SIGINT)
   1    something could not be read: no such process, permission denied, no
-       procfs at --root, a --file that is not a status text
+       procfs at --root, a --file that is not a status text; or the output
+       could not be written (closed, a full disk)
   2    bad arguments
   70   an internal error (a bug in procstatus: please report it)
   130  interrupted with Ctrl-C
@@ -70,7 +75,8 @@ exit status:
        127 when not found
 
 Sizes are in IEC units (1 KiB = 1024 bytes) unless --bytes is given; --json
-always gives bytes. See docs/cli.md for the JSON schema."""
+always gives bytes. The JSON schema is described in the documentation
+(docs/cli.md in the source distribution)."""
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -79,24 +85,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # Names and dumps may hold any character; an output that cannot encode one
     # shows an escape instead of failing.
     for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
+        if stream is not None and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    with guarded_streams():
+        return _main(args)
+
+
+def _main(args: list[str]) -> int:
     try:
         try:
             status = _dispatch(args)
         finally:
-            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+            sys.stdout.flush()  # a failed write shows here, inside the handlers below
     except SystemExit as exit_:
         # argparse exits for --help, --version and bad arguments (status 2);
         # main() returns the status instead, as it does for everything else.
         return _exit_status(exit_.code)
-    except BrokenPipeError:
-        # Stop writing quietly, the way tools killed by SIGPIPE do; stdout goes to
-        # /dev/null so that the interpreter's own flush at exit fails no more.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return EXIT_BROKEN_PIPE
+    except OutputError as failure:
+        if failure.error.errno == errno.EPIPE:
+            # The reader went away (`| head -1`): stop quietly, the way tools
+            # killed by SIGPIPE do.
+            return EXIT_BROKEN_PIPE
+        # Closed (`>&-`), a full disk, a terminal that hung up: say so on stderr.
+        report(f"cannot write to standard output: {failure}")
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as error:

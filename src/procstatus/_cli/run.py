@@ -10,6 +10,7 @@ cannot execute or cannot find the command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
@@ -29,7 +30,8 @@ from .._run import (
     _run_traced,
 )
 from .._units import format_size
-from .common import PROG, CommandError
+from .common import PROG, CommandError, OutputError, printable
+from .common import report as report_failure
 from .plotting import add_plot_option, check_plot_option, write_plot
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run CMD and report its peak RSS exactly: VmHWM read as the command exits"
         " (it is followed with ptrace, nothing is sampled). The report goes to stderr so that"
         " it does not mix with the command's output; procstatus exits with the command's"
-        " status (125: cannot trace, 126: cannot execute, 127: not found). See docs/peak.md.",
+        " status (125: cannot trace, 126: cannot execute, 127: not found).",
     )
     parser.add_argument("command", metavar="CMD [ARG ...]", nargs="*", help="the command to run")
     parser.add_argument(
@@ -91,7 +93,7 @@ def format_run_result(result: RunResult) -> str:
     sampled = "" if result.peak_exact else " (sampled: the main thread ended first)"
     return "\n".join(
         [
-            f"command:   {shlex.join(result.argv)}",
+            f"command:   {printable(shlex.join(result.argv))}",
             f"peak RSS:  {format_size(result.peak_rss)} ({result.peak_rss} bytes){sampled}",
             f"wall time: {result.wall_s:.3f} s",
             f"exit:      {status}",
@@ -113,33 +115,41 @@ def run_cli(
     found, 126 when it cannot be executed, 125 when it cannot be traced or
     procstatus itself fails while following it (the message says why).
     """
-    out = sys.stderr if report is None else report
     try:
         result = _run_traced(argv)
     except _CannotExecuteError as e:
         if e.error.errno == errno.ENOENT:
-            print(f"procstatus run: {argv[0]}: command not found", file=sys.stderr)
+            _say(f"{argv[0]}: command not found")
             return _STATUS_NOT_FOUND
-        print(f"procstatus run: {argv[0]}: {e.error.strerror}", file=sys.stderr)
+        _say(f"{argv[0]}: {e.error.strerror}")
         return _STATUS_CANNOT_RUN
     except OSError as e:
         # PeakTraceError, or an error of our own while following the command
         # (it has been killed and reaped): not the command's fault, so 125 as env(1).
-        print(f"procstatus run: {_describe(e)}", file=sys.stderr)
+        _say(_describe(e))
         return _STATUS_TRACE_FAILED
-    if json_output:
-        print(json.dumps(result.to_json_dict()), file=out)
-    else:
-        print(format_run_result(result), file=out)
+    text = json.dumps(result.to_json_dict()) if json_output else format_run_result(result)
+    out = sys.stderr if report is None else report
+    # The command's status is the answer, even when the report cannot be
+    # written (stderr closed or broken): the report is lost, the status is not.
+    if out is not None:
+        with contextlib.suppress(OSError, OutputError):
+            out.write(text + "\n")
+            out.flush()
     # ---- --plot FILE (issue 14): memory over time, after the report ----
     if plot is not None:
         try:
             write_plot(plot, lambda: plot_run(plot, cast("RunLike", result)))
         except CommandError as error:
-            print(f"procstatus run: {error}", file=sys.stderr)
+            _say(str(error))
             return _STATUS_TRACE_FAILED
     # ---- end of --plot ----
     return result.exit_code
+
+
+def _say(message: str) -> None:
+    """``procstatus run: <message>`` on stderr, escaped (argv[0] may be anything)."""
+    report_failure(message, prog=f"{PROG} run")
 
 
 def _describe(error: OSError) -> str:

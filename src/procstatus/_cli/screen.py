@@ -34,6 +34,8 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any, Callable, Optional, TextIO, Union
 
+from .common import OutputError
+
 __all__ = ["Screen"]
 
 _HOME = "\x1b[H"
@@ -121,11 +123,23 @@ class Screen:
         self.draw(self._last)
 
     def _write(self, text: str) -> None:
-        try:
-            self._out.write(text)
-            self._out.flush()
-        except OSError:
-            pass  # a terminal that is gone cannot be restored either
+        with contextlib.suppress(OSError):  # a terminal that is gone cannot be restored either
+            self._emit(text)
+
+    def _emit(self, text: str) -> None:
+        """``text`` to the terminal as it is, escape sequences included.
+
+        Under ``main()``, ``sys.stdout`` escapes every control character
+        (``common.guarded_streams``), so the frames go to its descriptor
+        directly; whatever a frame quotes was escaped with ``printable()``
+        where it was formatted.
+        """
+        self._out.flush()
+        encoding = getattr(self._out, "encoding", None) or "utf-8"
+        data = text.encode(encoding, "backslashreplace")
+        fd = self._out.fileno()
+        while data:
+            data = data[os.write(fd, data) :]
 
     # ---- drawing and waiting -------------------------------------------------------------
 
@@ -142,9 +156,11 @@ class Screen:
         self._last = lines
         columns, _ = self.size()
         body = (_ERASE_LINE + "\r\n").join(line[:columns] for line in lines)
-        # One write, so the terminal never shows half a frame for long.
-        self._out.write(_HOME + body + _ERASE_LINE + _ERASE_BELOW)
-        self._out.flush()
+        try:
+            # One write, so the terminal never shows half a frame for long.
+            self._emit(_HOME + body + _ERASE_LINE + _ERASE_BELOW)
+        except OSError as error:
+            raise OutputError(error) from None
 
     def wait_until(self, due: float) -> bool:
         """Wait until ``time.monotonic()`` reaches ``due``; True as soon as ``q`` is pressed."""

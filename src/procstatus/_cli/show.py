@@ -169,6 +169,8 @@ def _read_file(path: str) -> ProcStatus:
     shown = "<stdin>" if path == "-" else printable(path)
     try:
         if path == "-":
+            if sys.stdin is None:  # `procstatus --file - <&-`
+                raise CommandError("cannot read <stdin>: standard input is closed")
             data = sys.stdin.buffer.read(STATUS_LIMIT + 1)
         else:
             with open(path, "rb") as file:

@@ -631,16 +631,16 @@ def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO)
     try:
         result = engine(command, interval=options.interval, on_sample=pending.put)
     except PeakTraceError as error:
-        report(f"watch: cannot follow {printable(command[0])}: {error.strerror or error}")
+        _say(f"cannot follow {command[0]}: {error.strerror or error}")
         return _STATUS_TRACE_FAILED
     except OSError as error:
         if error.filename != command[0]:
-            report(f"watch: {printable(str(error))}")
+            _say(str(error))
             return _STATUS_TRACE_FAILED
         if error.errno == errno.ENOENT:
-            report(f"watch: {printable(command[0])}: command not found")
+            _say(f"{command[0]}: command not found")
             return _STATUS_NOT_FOUND
-        report(f"watch: {printable(command[0])}: {error.strerror or error}")
+        _say(f"{command[0]}: {error.strerror or error}")
         return _STATUS_CANNOT_RUN
     finally:
         pending.put(None)
@@ -652,6 +652,11 @@ def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO)
         write_plot(options.plot, lambda: plot_run(options.plot, result))
     status: int = cast(Any, result).exit_code
     return status
+
+
+def _say(message: str) -> None:
+    """``procstatus watch: <message>`` on stderr, escaped (argv[0] may be anything)."""
+    report(message, prog=f"{PROG} watch")
 
 
 def _report_run(result: RunLike, options: argparse.Namespace, out: TextIO) -> None:
