@@ -372,7 +372,11 @@ def _unit_for(top: int) -> tuple[str, int]:
 
 
 def _process_label(process: ProcessLike) -> str:
-    command = " ".join(process.argv) or "?"
+    """``pid program args``: the program without its directory, which a legend has no room for."""
+    argv = list(process.argv)
+    if argv:
+        argv[0] = os.path.basename(argv[0]) or argv[0]
+    command = " ".join(argv) or "?"
     return _text(f"{process.pid} {_shorten(command, _LABEL_WIDTH)}")
 
 
