@@ -18,8 +18,9 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TextIO, Union
+from typing import TYPE_CHECKING, Optional, TextIO, Union, cast
 
+from .._plot import plot_run
 from .._run import (
     _STATUS_CANNOT_RUN,
     _STATUS_NOT_FOUND,
@@ -29,8 +30,12 @@ from .._run import (
     _run_traced,
 )
 from .._units import format_size
-from .common import PROG, OutputError, printable
+from .common import PROG, CommandError, OutputError, printable
 from .common import report as report_failure
+from .plotting import add_plot_option, check_plot_option, write_plot
+
+if TYPE_CHECKING:
+    from .._plot import RunLike
 
 __all__ = ["build_parser", "format_run_result", "main", "run_cli"]
 
@@ -38,7 +43,7 @@ __all__ = ["build_parser", "format_run_result", "main", "run_cli"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} run",
-        usage=f"{PROG} run [-h] [--json] -- CMD [ARG ...]",
+        usage=f"{PROG} run [-h] [--json] [--plot FILE] -- CMD [ARG ...]",
         description="Run CMD and report its peak RSS exactly: VmHWM read as the command exits"
         " (it is followed with ptrace, nothing is sampled). The report goes to stderr so that"
         " it does not mix with the command's output; procstatus exits with the command's"
@@ -48,22 +53,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", action="store_true", help="the report as one JSON object (sizes in bytes)"
     )
+    add_plot_option(parser)  # --plot FILE (issue 14)
     return parser
+
+
+#: The options of run that take a value as the next word.
+_TAKES_VALUE = frozenset({"--plot"})
 
 
 def main(args: list[str]) -> int:
     parser = build_parser()
     # Everything from the first word that is not an option (or from "--") is the
-    # command, so its own options are never taken for ours.
-    start = next(
-        (index for index, arg in enumerate(args) if arg == "--" or not arg.startswith("-")),
-        len(args),
-    )
+    # command, so its own options are never taken for ours. The word after an
+    # option that takes a value (--plot FILE) is that value, not the command.
+    start = 0
+    while start < len(args) and args[start] != "--" and args[start].startswith("-"):
+        start += 2 if args[start] in _TAKES_VALUE else 1
+    start = min(start, len(args))
     options = parser.parse_args(args[:start])
     command = args[start + 1 :] if args[start : start + 1] == ["--"] else args[start:]
     if not command:
         parser.error(f"give the command to run after --, e.g. {PROG} run -- make -j4")
-    return run_cli(command, json_output=options.json)
+    unusable = check_plot_option(parser, options.plot)  # --plot (issue 14): before running
+    if unusable is not None:
+        return unusable
+    return run_cli(command, json_output=options.json, plot=options.plot)
 
 
 def format_run_result(result: RunResult) -> str:
@@ -88,7 +102,11 @@ def format_run_result(result: RunResult) -> str:
 
 
 def run_cli(
-    argv: Sequence[str], *, json_output: bool = False, report: Union[TextIO, None] = None
+    argv: Sequence[str],
+    *,
+    json_output: bool = False,
+    report: Union[TextIO, None] = None,
+    plot: Optional[str] = None,
 ) -> int:
     """Everything ``procstatus run`` does after argparse; returns procstatus's exit status.
 
@@ -118,6 +136,14 @@ def run_cli(
         with contextlib.suppress(OSError, OutputError):
             out.write(text + "\n")
             out.flush()
+    # ---- --plot FILE (issue 14): memory over time, after the report ----
+    if plot is not None:
+        try:
+            write_plot(plot, lambda: plot_run(plot, cast("RunLike", result)))
+        except CommandError as error:
+            _say(str(error))
+            return _STATUS_TRACE_FAILED
+    # ---- end of --plot ----
     return result.exit_code
 
 
