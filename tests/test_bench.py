@@ -12,13 +12,13 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks" / "bench.py"
+from helpers_files import PROJECT_DIR, require
+
+BENCH = PROJECT_DIR / "benchmarks" / "bench.py"
 
 HAVE_PSUTIL = importlib.util.find_spec("psutil") is not None
 IS_ROOT = os.geteuid() == 0
@@ -36,6 +36,7 @@ def load_bench(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_quick_benchmark_runs_and_prints_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    require(BENCH)
     done = subprocess.run(
         [sys.executable, str(BENCH), "--quick"],
         capture_output=True,

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers_files import CORPUS_DIR, require
 from procstatus import (
     FIELDS,
     Memory,
@@ -156,8 +157,8 @@ def test_fast_layouts_take_the_kernel_layout(kind: Kind, printed: str, taken: bo
 # The corpus, generated texts and damaged texts, path against path.
 
 
-@pytest.mark.skipif(not CORPUS, reason="the corpus is not beside the repo")
 def test_corpus_fast_path_agrees_with_the_exact_path() -> None:
+    require(CORPUS_DIR)
     taken = 0
     for data in CORPUS:
         text = text_of(data)
@@ -219,8 +220,8 @@ def outcome(text: Union[str, bytes]) -> object:
     return result, memory
 
 
-@pytest.mark.skipif(not CORPUS, reason="the corpus is not beside the repo")
 def test_corpus_gives_the_same_results_cold_and_warm() -> None:
+    require(CORPUS_DIR)
     cold = []
     for data in CORPUS:
         _fastpath.clear()
@@ -230,8 +231,8 @@ def test_corpus_gives_the_same_results_cold_and_warm() -> None:
     assert _fastpath.TEMPLATES.items  # the warm rounds did take the fast path
 
 
-@pytest.mark.skipif(not CORPUS, reason="the corpus is not beside the repo")
 def test_corpus_gives_the_same_results_in_threads() -> None:
+    require(CORPUS_DIR)
     expected = []
     for data in CORPUS:
         _fastpath.clear()

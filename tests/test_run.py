@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import io
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ import pytest
 
 import procstatus
 from procstatus import _run
-from procstatus._run import format_run_result, run_cli
+from procstatus._cli.run import run_cli
 
 MiB = 1 << 20
 PY = sys.executable
@@ -300,38 +299,6 @@ def test_command_is_killed_and_reaped_when_following_fails(
         os.waitpid(pids[0], os.WNOHANG | _run._WALL)
 
 
-@pytest.mark.parametrize(
-    ("error", "message"),
-    [
-        (procstatus.ProcessNotFoundError, "no such process: process {pid}"),
-        # Named after the command, yet not an exec failure: only the child's report is one.
-        (
-            lambda pid: procstatus.ProcfsPermissionError(errno.EACCES, "Permission denied", "true"),
-            "Permission denied: true",
-        ),
-        (lambda pid: ChildProcessError(errno.ECHILD, "No child processes"), "No child processes"),
-    ],
-    ids=["process-not-found", "permission-error", "child-process-error"],
-)
-def test_errors_while_following_are_our_own_failure(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    error: Callable[[int], OSError],
-    message: str,
-) -> None:
-    pids: list[int] = []
-
-    def fail(pid: int) -> tuple[int, bool]:
-        pids.append(pid)
-        raise error(pid)
-
-    monkeypatch.setattr(_run, "_peak_at_exit", fail)
-    assert run_cli(["true"]) == 125
-    assert capsys.readouterr().err == f"procstatus run: {message.format(pid=pids[0])}\n"
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pids[0], os.WNOHANG | _run._WALL)
-
-
 def test_handlers_installed_from_c_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     # signal.getsignal() says None for a handler Python did not install and cannot
     # reinstall; stand in for one on SIGHUP.
@@ -400,50 +367,3 @@ def test_leader_with_its_mm_is_the_only_thread_read(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(_run, "read_pid", read_pid)
     monkeypatch.setattr(_run, "_peak_of_other_threads", read_others)
     assert _run._peak_at_exit(42) == (3 * MiB, True)
-
-
-def test_json_and_human_output() -> None:
-    report = io.StringIO()
-    assert run_cli(["sh", "-c", "exit 4"], json_output=True, report=report) == 4
-    data = json.loads(report.getvalue())
-    assert sorted(data) == [
-        "argv",
-        "exit_code",
-        "peak_exact",
-        "peak_rss",
-        "pid",
-        "signal",
-        "wall_s",
-    ]
-    assert (data["argv"], data["exit_code"], data["signal"]) == (["sh", "-c", "exit 4"], 4, None)
-
-    report = io.StringIO()
-    assert run_cli(["sh", "-c", "exit 4"], report=report) == 4
-    lines = report.getvalue().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["command", "peak RSS", "wall time", "exit"]
-    assert lines[0] == "command:   sh -c 'exit 4'"
-    assert lines[3] == "exit:      4"
-
-
-@pytest.mark.parametrize(
-    ("result", "text"),
-    [
-        (
-            procstatus.RunResult(("python3", "-c", "x = 1"), 10, 108_421_120, 1.23456, 0),
-            "command:   python3 -c 'x = 1'\n"
-            "peak RSS:  103.4 MiB (108421120 bytes)\n"
-            "wall time: 1.235 s\n"
-            "exit:      0",
-        ),
-        (
-            procstatus.RunResult(("big",), 11, 512, 0.5, 137, 9, peak_exact=False),
-            "command:   big\n"
-            "peak RSS:  512 B (512 bytes) (sampled: the main thread ended first)\n"
-            "wall time: 0.500 s\n"
-            "exit:      137 (killed by SIGKILL)",
-        ),
-    ],
-    ids=["exited", "killed"],
-)
-def test_format_run_result(result: procstatus.RunResult, text: str) -> None:
-    assert format_run_result(result) == text

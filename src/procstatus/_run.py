@@ -16,20 +16,18 @@ import contextlib
 import errno
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
-from typing import Callable, Optional, TextIO, Union
+from typing import Callable, Optional
 
 import attrs
 
 from ._errors import PeakTraceError, ProcessNotFoundError
 from ._read import read_pid, read_task, thread_ids
-from ._units import format_size
 
-__all__ = ["RunResult", "format_run_result", "run_cli", "run_command"]
+__all__ = ["RunResult", "run_command"]
 
 # include/uapi/linux/ptrace.h
 _PTRACE_TRACEME = 0
@@ -432,68 +430,3 @@ def _child_failure(command: tuple[str, ...], errors_read: int, status: int) -> E
     return PeakTraceError(
         errno.ECHILD, f"the command ended before it started (wait status {status:#x})"
     )
-
-
-def format_run_result(result: RunResult) -> str:
-    """The human report of ``procstatus run``: several lines, no trailing newline."""
-    import shlex
-
-    if result.signal is None:
-        status = str(result.exit_code)
-    else:
-        try:
-            name = signal.Signals(result.signal).name
-        except ValueError:
-            name = f"signal {result.signal}"
-        status = f"{result.exit_code} (killed by {name})"
-    sampled = "" if result.peak_exact else " (sampled: the main thread ended first)"
-    return "\n".join(
-        [
-            f"command:   {shlex.join(result.argv)}",
-            f"peak RSS:  {format_size(result.peak_rss)} ({result.peak_rss} bytes){sampled}",
-            f"wall time: {result.wall_s:.3f} s",
-            f"exit:      {status}",
-        ]
-    )
-
-
-def run_cli(
-    argv: Sequence[str], *, json_output: bool = False, report: Union[TextIO, None] = None
-) -> int:
-    """Everything ``procstatus run`` does after argparse; returns procstatus's exit status.
-
-    The report goes to ``report`` (default: stderr, so it does not mix with the
-    command's own output). The status is the command's; 127 when it is not
-    found, 126 when it cannot be executed, 125 when it cannot be traced or
-    procstatus itself fails while following it (the message says why).
-    """
-    out = sys.stderr if report is None else report
-    try:
-        result = _run_traced(argv)
-    except _CannotExecuteError as e:
-        if e.error.errno == errno.ENOENT:
-            print(f"procstatus run: {argv[0]}: command not found", file=sys.stderr)
-            return _STATUS_NOT_FOUND
-        print(f"procstatus run: {argv[0]}: {e.error.strerror}", file=sys.stderr)
-        return _STATUS_CANNOT_RUN
-    except OSError as e:
-        # PeakTraceError, or an error of our own while following the command
-        # (it has been killed and reaped): not the command's fault, so 125 as env(1).
-        print(f"procstatus run: {_describe(e)}", file=sys.stderr)
-        return _STATUS_TRACE_FAILED
-    if json_output:
-        import json
-
-        print(json.dumps(result.to_json_dict()), file=out)
-    else:
-        print(format_run_result(result), file=out)
-    return result.exit_code
-
-
-def _describe(error: OSError) -> str:
-    """``error`` in words, without the "[Errno N]" prefix where there is a strerror."""
-    if error.strerror is None:
-        return str(error)  # e.g. ProcessNotFoundError: "no such process: process 42"
-    if error.filename is None:
-        return error.strerror
-    return f"{error.strerror}: {os.fsdecode(error.filename)}"
