@@ -25,7 +25,7 @@ from typing import Callable
 
 import pytest
 
-from procstatus import StatusParseError, _fastpath, parse_memory, parse_status
+from procstatus import StatusParseError, _fastpath, parse_memory, parse_status, to_json_dict
 
 GROWTH = 16
 #: At most this many times linear growth (16 x 2.5 = 40x for a 16-fold input).
@@ -221,3 +221,51 @@ def test_a_parse_holds_memory_in_proportion_to_the_text(
         tracemalloc.stop()
     assert len(status) <= text.count("\n")
     assert peak <= MEMORY_BOUND * len(text), f"{peak / len(text):.1f} bytes per character"
+
+
+# A long key: no kernel prints one (keys are at most ~26 characters), but any
+# text may hold one. Learning its shape would compile a pattern holding the key
+# (a second per MiB) and keep it; a shape that long is not learned, so a long
+# key costs what a long value of the same length costs.
+
+LONG_KEY = 1 << 16
+
+
+def parsed_three_times(text: str) -> float:
+    """Seconds to parse ``text`` three times from cold caches (the third parse would be fast)."""
+    _fastpath.clear()
+    start = time.perf_counter()
+    for _ in range(3):
+        to_json_dict(parse_status(text))
+    return time.perf_counter() - start
+
+
+def test_a_long_key_parsed_three_times_costs_what_a_long_value_does() -> None:
+    long_key = BASE + "K" * LONG_KEY + ":\tx\n"
+    long_value = BASE + "K:\t" + "x" * LONG_KEY + "\n"
+    best_key = best_value = float("inf")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            best_key = min(best_key, parsed_three_times(long_key))
+            best_value = min(best_value, parsed_three_times(long_value))
+    finally:
+        gc.enable()
+    ratio = best_key / best_value
+    assert ratio <= SLACK, f"a long key took {ratio:.1f}x the time of a long value"
+
+
+def test_a_long_key_leaves_nothing_kept() -> None:
+    text = BASE + "K" * LONG_KEY + ":\tx\n"
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            to_json_dict(parse_status(text))
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert not _fastpath.TEMPLATES.items
+    assert kept < LONG_KEY, f"{kept} bytes kept after three parses"

@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import _kinds
+from ._fastpath import learnable
 from ._fields import FIELDS, MEMORY_FIELDS
 
 if TYPE_CHECKING:
@@ -138,7 +139,8 @@ def _plan_of(keys: tuple[str, ...]) -> _Plan:
     return forms, memory
 
 
-# A machine prints a few shapes (the fast path's templates): their plans are kept.
+# A machine prints a few shapes (the fast path's templates): their plans are kept,
+# for shapes the fast path would learn (a plan holds its keys).
 _plan_kept = lru_cache(maxsize=32)(_plan_of)
 
 
@@ -154,7 +156,7 @@ def to_json_dict(status: ProcStatus) -> dict[str, Any]:
     {'Name': 'sh', 'State': {'letter': 'S', 'meaning': 'sleeping'}, 'VmHWM': 8192}
     """
     keys = status._keys
-    forms, in_memory = _plan_kept(keys) if len(keys) <= 128 else _plan_of(keys)
+    forms, in_memory = _plan_kept(keys) if learnable(keys) else _plan_of(keys)
     result: dict[str, Any] = {}
     # Two keys that differ only in bytes that are not UTF-8 become one key here;
     # the last wins. Such names are damage, not kernel output.
