@@ -1,6 +1,6 @@
 """Every input costs time in proportion to its size: long lines grown 16-fold cost at most ~40x.
 
-A status can hold very long lines (65,536 groups, 1024 words of CPU mask, a
+A status can hold very long lines (65,536 groups, 256 words of CPU mask, a
 process name, a file of anything given to ``--file``), and a monitor reads every
 process of a machine: one process must not be able to make a scan slow. Each
 case grows one line (or a run of lines) 16-fold and compares the cost of
@@ -110,13 +110,18 @@ LONG_LINES: list[tuple[str, str, Callable[[int], str], int]] = [
         lambda n: "".join(f"{4000000000 + i} " for i in range(n)),
         2000,
     ),
-    (
+    (  # grown to the longest list a kernel prints: every other CPU of 8192
         "cpus-allowed-list",
         "Cpus_allowed_list",
         lambda n: ",".join(str(2 * i) for i in range(n)),
-        3000,
+        256,
     ),
-    ("mems-allowed", "Mems_allowed", lambda n: ",".join(["1"] + ["00000001"] * (n - 1)), 64),
+    (  # grown to the widest mask: 8192 bits (NR_CPUS)
+        "mems-allowed",
+        "Mems_allowed",
+        lambda n: ",".join(["1"] + ["00000001"] * (n - 1)),
+        16,
+    ),
     ("nspid", "NSpid", lambda n: "\t".join(str(i) for i in range(n)), 2000),
     (
         "x86-thread-features",
@@ -164,7 +169,7 @@ MANY_LINES: list[tuple[str, Callable[[int], str], int]] = [
     ),
     (
         "overlapping-ranges",  # refused at the second range: conversion never starts
-        lambda n: with_line("Cpus_allowed_list", ",".join(["0-99999"] * n)),
+        lambda n: with_line("Cpus_allowed_list", ",".join(["0-8191"] * n)),
         100,
     ),
     ("one-long-unknown-line", lambda n: BASE + "Extra:\t" + "x " * n + "\n", 20000),

@@ -68,10 +68,11 @@ MAX_KEYS = 128
 #: digits: see _procfs.STATUS_LIMIT).
 MAX_TEXT = 1 << 20
 #: Nor for shapes whose keys add up to more characters than any kernel's: the
-#: longest key fs/proc/array.c prints is 26 characters (nonvoluntary_ctxt_switches)
-#: and a status has about 60 lines, under 1,000 characters of keys in all. A template's pattern spells every key, so compiling it costs
-#: time and memory in proportion to them (a second and megabytes for one key of
-#: a million characters, which any text may hold).
+#: longest key fs/proc/array.c prints has 26 characters (nonvoluntary_ctxt_switches)
+#: and a status about 60 lines, under 1,000 characters of keys in all. A
+#: template's pattern spells every key, so compiling it costs time and memory in
+#: proportion to them (a second and megabytes for one key of a million
+#: characters, which any text may hold).
 MAX_KEY_CHARS = 2048
 
 MEMORY_NAMES = tuple(spec.name for spec in MEMORY_FIELDS)

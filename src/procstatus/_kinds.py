@@ -350,14 +350,17 @@ def _write_sigq(value: object) -> str:
 
 # ---- sets of CPU or node numbers ------------------------------------------------
 
-#: "%*pb" prints at most 1024 32-bit words here (the pattern): bit numbers below this.
-_MAX_BITS = 32 * 1024
-#: "%*pbl" numbers have at most 5 digits here (the pattern).
-_MAX_LISTED = 100_000
+#: CPU and node numbers are below this, in both forms ("%*pb": at most 256
+#: words of 32 bits; "%*pbl": numbers of at most four digits, checked below it).
+#: NR_CPUS is at most 8192 on any architecture (arch/x86/Kconfig
+#: NR_CPUS_RANGE_END with CPUMASK_OFFSTACK; arch/powerpc/platforms/Kconfig.cputype
+#: "range 2 8192"), and MAX_NUMNODES (1 << NODES_SHIFT, at most 10: mm/Kconfig)
+#: is smaller. A bound on the numbers bounds the sets a short text converts to.
+_MAX_CPUS = 8192
 
 
 def _bits(text: str) -> frozenset[int]:
-    # One pass over the binary digits: shifting a 32,768-bit number once per
+    # One pass over the binary digits: shifting an 8,192-bit number once per
     # bit would take time quadratic in its length.
     binary = f"{int(text.replace(',', ''), 16):b}"
     return frozenset(compress(range(len(binary) - 1, -1, -1), map("1".__eq__, binary)))
@@ -372,7 +375,7 @@ def _number_set(value: object, limit: int) -> list[int]:
 def _write_hex_words(value: object) -> str:
     # bitmap_string() in lib/vsprintf.c: 32-bit words, most significant first,
     # the first one without leading zeros, the others eight digits wide.
-    numbers = _number_set(value, _MAX_BITS)
+    numbers = _number_set(value, _MAX_CPUS)
     binary = ["0"] * ((numbers[-1] + 1) if numbers else 1)
     for number in numbers:
         binary[-1 - number] = "1"
@@ -383,8 +386,8 @@ def _write_hex_words(value: object) -> str:
     return ",".join(words)
 
 
-_HEX_WORDS = (
-    f"[0-9a-f]{{1,8}}(?:,[0-9a-f]{{8}}){{0,1023}}{_P}"  # "%*pb": words, most significant first
+_HEX_WORDS = (  # "%*pb": at most _MAX_CPUS / 32 words, most significant first
+    f"[0-9a-f]{{1,8}}(?:,[0-9a-f]{{8}}){{0,{_MAX_CPUS // 32 - 1}}}{_P}"
 )
 _HEX_WORDS_EXPECTED = "expected comma-separated 32-bit words of lower-case hexadecimal digits"
 
@@ -418,6 +421,8 @@ def _explain_any_ranges(text: str) -> Optional[str]:
         high = int(last) if last else low
         if high < low:
             return f"range {part} runs backwards"
+        if high >= _MAX_CPUS:
+            return f"{high} is not a CPU or node number (at most {_MAX_CPUS - 1})"
         if low <= previous:
             return f"{part} is not above the numbers before it (ranges are ascending and disjoint)"
         previous = high
@@ -427,12 +432,26 @@ def _explain_any_ranges(text: str) -> Optional[str]:
 _explain_short_ranges = lru_cache(maxsize=64)(_explain_any_ranges)
 
 
+#: Sets kept once converted hold numbers below this: some 16 KiB each at most. A
+#: short text can stand for a large set ("0-8191": 8,192 numbers, half a MiB).
+_KEPT_BELOW = 256
+
+
 def _ranges(text: str) -> frozenset[int]:
-    return _short_ranges(text) if len(text) <= 64 else _any_ranges(text)
+    # A machine's processes share a few short lists ("0-63"): those are kept. The
+    # list is checked ascending, so its last number is its largest.
+    if len(text) <= 64 and _largest(text) < _KEPT_BELOW:
+        return _short_ranges(text)
+    return _any_ranges(text)
+
+
+def _largest(text: str) -> int:
+    """The largest number of a checked list (ascending: its last), 0 for the empty list."""
+    return int(text[max(text.rfind(","), text.rfind("-")) + 1 :] or 0)
 
 
 def _any_ranges(text: str) -> frozenset[int]:
-    # Checked ascending and disjoint: at most _MAX_LISTED numbers, each made once.
+    # Checked ascending and disjoint: at most _MAX_CPUS numbers, each made once.
     spans = []
     for part in text.split(","):
         if part:
@@ -446,7 +465,7 @@ _short_ranges = lru_cache(maxsize=64)(_any_ranges)
 
 def _write_range_list(value: object) -> str:
     # bitmap_list_string() in lib/vsprintf.c: ascending "a" or "a-b", comma-separated.
-    numbers = _number_set(value, _MAX_LISTED)
+    numbers = _number_set(value, _MAX_CPUS)
     parts: list[str] = []
     start = 0
     for index, number in enumerate(numbers):
@@ -675,12 +694,13 @@ RANGE_LIST = _kind(
     "range_list",
     "frozenset[int]",
     "ascending numbers and ranges such as 0-3,8 separated by commas",
-    pattern=f"(?:[0-9]{{1,5}}(?:-[0-9]{{1,5}})?(?:,[0-9]{{1,5}}(?:-[0-9]{{1,5}})?)*{_P})?",  # %*pbl
+    pattern=f"(?:[0-9]{{1,4}}(?:-[0-9]{{1,4}})?(?:,[0-9]{{1,4}}(?:-[0-9]{{1,4}})?)*{_P})?",  # %*pbl
     explain=_explain_ranges,
     convert=_ranges,
     write=_write_range_list,
-    # A regular expression cannot see ranges out of order: the fast path checks that.
-    fast=f"(?:[0-9]{{1,5}}(?:-[0-9]{{1,5}})?(?:,[0-9]{{1,5}}(?:-[0-9]{{1,5}})?)*{_P})?",
+    # A regular expression cannot see ranges out of order or numbers above 8191:
+    # the fast path checks those.
+    fast=f"(?:[0-9]{{1,4}}(?:-[0-9]{{1,4}})?(?:,[0-9]{{1,4}}(?:-[0-9]{{1,4}})?)*{_P})?",
     fast_check=_explain_ranges,
 )
 WORDS = _kind(
