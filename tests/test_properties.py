@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, TypeVar, Union
+from functools import partial
+from typing import Callable, TypeVar, Union, cast
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -27,7 +28,9 @@ from strategies import (
     FEW,
     SOME,
     Generated,
+    Hostile,
     any_values,
+    hostile_copy,
     kernel_statuses,
     mutated,
     name_line,
@@ -300,6 +303,43 @@ def test_replace_takes_every_value_a_kernel_prints(
 
     assert getattr(changed, attribute) == value
     assert_only_that_line_changed(status, changed, BY_ATTRIBUTE[attribute].name)
+
+
+@SOME
+@given(kernel_statuses(), kernel_statuses(), st.sampled_from(ATTRIBUTES), any_values)
+def test_replace_runs_none_of_the_callers_code(
+    made: Generated, other: Generated, attribute: str, odd: object
+) -> None:
+    # A value of the caller's own subclasses is taken as its plain value, or refused
+    # the same way; the subclasses' methods (__eq__, __repr__, __iter__...) all raise.
+    status = parse_status(made.text)
+    for value in (getattr(parse_status(other.text), attribute), odd):
+        plain = made_or_refused(partial(status.replace, **{attribute: value}))
+        # (The names stay plain: the interpreter itself hashes keyword names.)
+        replace = partial(status.replace, **{attribute: hostile_copy(value)})
+        Hostile.armed = True
+        try:
+            changed = made_or_refused(replace)
+        finally:
+            Hostile.armed = False
+        assert type(changed) is type(plain)
+        if isinstance(plain, ProcStatus):
+            assert changed == plain
+
+
+@FEW
+@given(st.dictionaries(st.sampled_from(sorted(FIELDS)) | st.text(max_size=6), any_values))
+def test_from_fields_runs_none_of_the_callers_code(fields: dict[str, object]) -> None:
+    plain = made_or_refused(lambda: ProcStatus.from_fields(fields))
+    copy = {cast(str, hostile_copy(key)): hostile_copy(value) for key, value in fields.items()}
+    Hostile.armed = True
+    try:
+        made = made_or_refused(lambda: ProcStatus.from_fields(copy))
+    finally:
+        Hostile.armed = False
+    assert type(made) is type(plain)
+    if isinstance(plain, ProcStatus):
+        assert made == plain
 
 
 @SOME
