@@ -649,6 +649,13 @@ class ProcStatus(Mapping[str, Any]):
         return status
 
 
+def require_status(value: object, function: str) -> None:
+    """TypeError unless ``value`` is a ProcStatus: a mapping of the same keys is no
+    status (its values were never checked), and anything else has no lines."""
+    if not isinstance(value, ProcStatus):
+        raise TypeError(f"{function}() takes a ProcStatus, not {type(value).__name__}")
+
+
 def _shown_key(key: object) -> str:
     """A key that is no str, for an error message: repr() of builtin values only
     (a caller's own class may do anything in its __repr__)."""
