@@ -484,6 +484,21 @@ def test_live_watch_several_pids() -> None:
     assert re.fullmatch(WATCH_SUMMARY.format(pid=two.pid, count=2), second_summary)
 
 
+@pytest.mark.live
+@requires_proc
+def test_live_watch_shows_names_as_the_kernel_escapes_them() -> None:
+    # A name with an escape sequence is escaped; a name with a backslash and an
+    # "n" shows the kernel's "\\n", so it cannot pass for a name with a newline.
+    with spawn_renamed(b"\x1b[2Jesc") as esc, spawn_renamed(b"back\\nslash") as backslash:
+        result = procstatus_cmd("watch", str(esc.pid), str(backslash.pid), "-c", "1", "-i", "0.05")
+    assert (result.returncode, result.stderr) == (0, "")
+    header = result.stdout.splitlines()[0]
+    assert re.fullmatch(
+        rf"time {{10}}pid {esc.pid} \\x1b\[2Jesc +pid {backslash.pid} back\\\\nslash",
+        header,
+    ), header
+
+
 # ---- watch -- CMD: the run engine's samples, written as they come ------------------------
 #
 # The engine (run_command with on_sample, TreeSample, as CONTRACTS.md describes them) is

@@ -29,10 +29,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any, Optional, TextIO, cast
+from typing import TYPE_CHECKING, Any, Optional, TextIO, cast
 
 from .._errors import ProcessNotFoundError, ProcfsNotFoundError, StatusParseError
 from .._units import show_size
+
+if TYPE_CHECKING:
+    from .._model import ProcStatus
 
 __all__ = [
     "COMMANDS",
@@ -57,6 +60,7 @@ __all__ = [
     "report",
     "root_arg",
     "seconds",
+    "shown_name",
 ]
 
 PROG = "procstatus"
@@ -319,6 +323,16 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def shown_name(status: ProcStatus) -> str:
+    """A process's name for the terminal: as the kernel printed it (``\\`` for a
+    backslash, ``\n`` for a newline), escaped by :func:`printable`; "?" without one.
+
+    Not ``status.name``: once unescaped, a name holding a backslash and an "n"
+    would look like one holding a newline.
+    """
+    return printable(status.raw("Name")) if "Name" in status else "?"
 
 
 def _escape(char: str) -> str:

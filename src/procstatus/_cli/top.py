@@ -51,6 +51,7 @@ from .common import (
     positive_int,
     printable,
     seconds,
+    shown_name,
 )
 from .schedule import next_due
 from .screen import Screen
@@ -373,7 +374,7 @@ def _user_of(status: ProcStatus) -> str:
 def _name_of(row: _Row) -> str:
     if row.command:
         return printable(row.command)
-    return printable(row.status.raw("Name")) if "Name" in row.status else "?"
+    return shown_name(row.status)
 
 
 def _json_lines(rows: Sequence[_Row], number: Optional[int] = None) -> list[str]:

@@ -65,6 +65,7 @@ from .common import (
     printable,
     report,
     seconds,
+    shown_name,
 )
 from .plotting import add_plot_option, check_plot_option, write_plot
 from .run import format_run_result
@@ -437,7 +438,7 @@ def _names(pids: Sequence[int], root: str) -> list[str]:
     names = []
     for pid in pids:
         try:
-            names.append(printable(read_pid(pid, root).name or "?"))
+            names.append(shown_name(read_pid(pid, root)))
         except (OSError, ValueError):
             names.append("?")
     return names
