@@ -129,13 +129,24 @@ def positive_int(text: str) -> int:
     return number
 
 
+#: The shortest and longest --interval. Below 10 ms a sample would cost more than
+#: the interval (a scan of every process takes milliseconds); above 1e6 s (11.6
+#: days) nobody waits, and far above it the schedule overflows: time.sleep() and
+#: time.localtime() take no more than time_t holds, and a 5e-324 s interval made
+#: the count of intervals missed infinite.
+MIN_SECONDS = 0.01
+MAX_SECONDS = 1e6
+
+
 def seconds(text: str) -> float:
     try:
         number = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < number < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    if not MIN_SECONDS <= number <= MAX_SECONDS:  # NaN too: it compares false
+        raise argparse.ArgumentTypeError(
+            f"must be from {MIN_SECONDS:g} to {MAX_SECONDS:.0f} seconds, not {text}"
+        )
     return number
 
 
