@@ -12,9 +12,13 @@ Sources:
   starts the command, follows its tree with ptrace and calls back with each
   sample it takes (``TreeSample``: at every interval and at every fork, exec
   and exit of the tree). The callback runs in the engine's tracer thread, so
-  it only queues the sample; a writer thread of this module writes it, and a
-  slow reader of the output never holds up the tracer or the tree. At the end
-  comes ``run``'s report, with the exact peak of every process.
+  it only queues the sample (:class:`_Pending`, never waiting for the output);
+  a writer thread of this module writes it, and a slow reader of the output
+  never holds up the tracer or the tree. The queue is bounded: when the
+  reader falls behind, the oldest samples waiting are dropped (text shows one
+  line per interval anyway; with --json and --csv the number dropped is
+  reported on stderr). At the end comes ``run``'s report, with the exact peak
+  of every process.
 
 Writers (``--json``, ``--csv``, or text), each flushed at every sample so that
 ``| jq``, ``| tee`` and ``tail -f`` see samples as they come:
@@ -38,10 +42,10 @@ import csv
 import datetime
 import errno
 import json
-import queue
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, TextIO, cast
 
@@ -584,6 +588,61 @@ class _TreeText:
         self._out.flush()
 
 
+#: How much may wait for the writer: one unit per sample and one per process in
+#: it (a few hundred bytes each), so some 20 MB at most, whatever the tree's size.
+_PENDING_LIMIT = 50_000
+
+
+class _Pending:
+    """The samples the tracer hands to the writer thread, oldest first, bounded.
+
+    ``put`` never waits for the output (its lock is held only to link or unlink
+    a sample), so a reader that stops reading holds up neither the tracer nor
+    the traced command. Beyond ``limit`` units (a sample counts one plus its
+    processes), the oldest samples waiting are dropped and counted in
+    ``dropped``; the newest is always kept.
+    """
+
+    def __init__(self, limit: Optional[int] = None) -> None:
+        self._limit = _PENDING_LIMIT if limit is None else limit
+        self._ready = threading.Condition()
+        self._samples: deque[SampleLike] = deque()
+        self._held = 0
+        self._closed = False
+        self.dropped = 0
+
+    def put(self, sample: SampleLike) -> None:
+        with self._ready:
+            if self._closed:
+                return
+            self._samples.append(sample)
+            self._held += 1 + len(sample.rss)
+            while self._held > self._limit and len(self._samples) > 1:
+                self._held -= 1 + len(self._samples.popleft().rss)
+                self.dropped += 1
+            self._ready.notify()
+
+    def get(self) -> Optional[SampleLike]:
+        """The oldest sample waiting; None once closed and empty."""
+        with self._ready:
+            while not self._samples and not self._closed:
+                self._ready.wait()
+            if not self._samples:
+                return None
+            sample = self._samples.popleft()
+            self._held -= 1 + len(sample.rss)
+            return sample
+
+    def close(self, *, discard: bool = False) -> None:
+        """No more samples: ``get`` gives what waits, then None (nothing with ``discard``)."""
+        with self._ready:
+            self._closed = True
+            if discard:
+                self._samples.clear()
+                self._held = 0
+            self._ready.notify_all()
+
+
 def _tree_sample(tree: SampleLike, start_wall: float) -> _Sample:
     readings = tuple(_Reading(pid, rss, None) for pid, rss in sorted(tree.rss.items()))
     return _Sample(
@@ -611,21 +670,17 @@ def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO)
         writer = _CsvWriter(out)
     else:
         writer = _TreeText(out, options, command)
-    pending: queue.SimpleQueue[Optional[SampleLike]] = queue.SimpleQueue()
+    pending = _Pending()
     failures: list[BaseException] = []
     start_wall = time.time()
 
     def write_samples() -> None:
         try:
-            while True:
-                tree = pending.get()
-                if tree is None:
-                    return
+            for tree in iter(pending.get, None):
                 writer.sample(_tree_sample(tree, start_wall))
         except BaseException as error:  # e.g. BrokenPipeError: stop writing, keep tracing
             failures.append(error)
-            while pending.get() is not None:
-                pass
+            pending.close(discard=True)
 
     thread = threading.Thread(target=write_samples, name="procstatus-watch-writer", daemon=True)
     thread.start()
@@ -644,10 +699,15 @@ def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO)
         _say(f"{command[0]}: {error.strerror or error}")
         return _STATUS_CANNOT_RUN
     finally:
-        pending.put(None)
+        pending.close()
         thread.join()
     if failures:
         raise failures[0]
+    if pending.dropped and (options.json or options.csv):
+        _say(
+            f"{pending.dropped} samples were not written: the output was read more slowly"
+            " than they came"
+        )
     _report_run(result, options, out)
     if options.plot is not None:
         write_plot(options.plot, lambda: plot_run(options.plot, result))
