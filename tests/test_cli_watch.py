@@ -468,35 +468,22 @@ def test_live_watch_csv_rows_come_while_the_process_runs() -> None:
 
 @pytest.mark.live
 @requires_proc
-def test_live_watch_several_pids() -> None:
-    with spawn_renamed(b"ps-watch-one") as one, spawn_renamed(b"ps-watch-two") as two:
+def test_live_watch_several_pids_named_as_the_kernel_escapes_them() -> None:
+    # A name with an escape sequence is escaped; a name with a backslash and an
+    # "n" shows the kernel's "\\n", so it cannot pass for a name with a newline.
+    with spawn_renamed(b"ps-watch\x1b[2J") as one, spawn_renamed(b"ps-watch\\n2") as two:
         result = procstatus_cmd("watch", str(one.pid), str(two.pid), "-c", "2", "-i", "0.05")
     assert (result.returncode, result.stderr) == (0, "")
     header, *samples, first_summary, second_summary = result.stdout.splitlines()
     assert re.fullmatch(
-        rf"time {{10}}pid {one.pid} ps-watch-one +pid {two.pid} ps-watch-two", header
-    )
+        rf"time {{10}}pid {one.pid} ps-watch\\x1b\[2J +pid {two.pid} ps-watch\\\\n2", header
+    ), header
     group = r"RSS +[0-9.]+ [KMG]i?B  peak +[0-9.]+ [KMG]i?B  [▁▂▃▄▅▆▇█]+"
     assert len(samples) == 2
     for line in samples:
         assert re.fullmatch(rf"\d\d:\d\d:\d\d\.\d\d\d  {group} +{group}", line), line
     assert re.fullmatch(WATCH_SUMMARY.format(pid=one.pid, count=2), first_summary)
     assert re.fullmatch(WATCH_SUMMARY.format(pid=two.pid, count=2), second_summary)
-
-
-@pytest.mark.live
-@requires_proc
-def test_live_watch_shows_names_as_the_kernel_escapes_them() -> None:
-    # A name with an escape sequence is escaped; a name with a backslash and an
-    # "n" shows the kernel's "\\n", so it cannot pass for a name with a newline.
-    with spawn_renamed(b"\x1b[2Jesc") as esc, spawn_renamed(b"back\\nslash") as backslash:
-        result = procstatus_cmd("watch", str(esc.pid), str(backslash.pid), "-c", "1", "-i", "0.05")
-    assert (result.returncode, result.stderr) == (0, "")
-    header = result.stdout.splitlines()[0]
-    assert re.fullmatch(
-        rf"time {{10}}pid {esc.pid} \\x1b\[2Jesc +pid {backslash.pid} back\\\\nslash",
-        header,
-    ), header
 
 
 # ---- watch -- CMD: the run engine's samples, written as they come ------------------------

@@ -49,6 +49,7 @@ __all__ = [
     "CommandError",
     "OutputError",
     "add_common",
+    "add_repeat",
     "explain",
     "guarded_streams",
     "json_text",
@@ -151,6 +152,27 @@ def seconds(text: str) -> float:
 
 
 # ---- options several commands share ------------------------------------------------------
+
+
+def add_repeat(
+    parser: argparse.ArgumentParser,
+    *,
+    interval: Optional[float],
+    interval_help: str,
+    count_help: str,
+) -> None:
+    """--interval and --count, which top and watch share (the bounds of :func:`seconds`)."""
+    parser.add_argument(
+        "--interval",
+        "-i",
+        metavar="S",
+        type=seconds,
+        default=interval,
+        help=f"{interval_help}; S from {MIN_SECONDS:g} to {MAX_SECONDS:.0f}",
+    )
+    parser.add_argument(
+        "--count", "-c", metavar="N", type=positive_int, default=None, help=count_help
+    )
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

@@ -45,12 +45,12 @@ from .common import (
     EXIT_OK,
     PROG,
     add_common,
+    add_repeat,
     explain,
     json_text,
     optional_size,
     positive_int,
     printable,
-    seconds,
     shown_name,
 )
 from .schedule import next_due
@@ -177,22 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="match --name against the command line, and show the command line instead of the name",
     )
-    parser.add_argument(
-        "--interval",
-        "-i",
-        metavar="S",
-        type=seconds,
-        default=None,
-        help="list again every S seconds: redrawn in place on a terminal (q or Ctrl-C quits),"
-        " one listing after another elsewhere",
-    )
-    parser.add_argument(
-        "--count",
-        "-c",
-        metavar="N",
-        type=positive_int,
-        default=None,
-        help="with --interval: stop after N listings",
+    add_repeat(
+        parser,
+        interval=None,
+        interval_help="list again every S seconds: redrawn in place on a terminal (q or Ctrl-C"
+        " quits), one listing after another elsewhere",
+        count_help="with --interval: stop after N listings",
     )
     parser.add_argument(
         "--json", action="store_true", help="a JSON list of the processes' full status objects"

@@ -62,13 +62,12 @@ from .common import (
     PROG,
     CommandError,
     add_common,
+    add_repeat,
     explain,
     out_of_range,
     pid_arg,
-    positive_int,
     printable,
     report,
-    seconds,
     shown_name,
 )
 from .plotting import add_plot_option, check_plot_option, write_plot
@@ -107,21 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         " sample, flushed at once, for jq, tee and scripts.",
     )
     parser.add_argument("pids", metavar="PID", type=pid_arg, nargs="*", help="processes to watch")
-    parser.add_argument(
-        "--interval",
-        "-i",
-        metavar="S",
-        type=seconds,
-        default=1.0,
-        help="seconds between samples (default: 1)",
-    )
-    parser.add_argument(
-        "--count",
-        "-c",
-        metavar="N",
-        type=positive_int,
-        default=None,
-        help="stop after N samples (default: until Ctrl-C or the processes exit; PIDs only)",
+    add_repeat(
+        parser,
+        interval=1.0,
+        interval_help="seconds between samples (default: 1)",
+        count_help="stop after N samples (default: until Ctrl-C or the processes exit; PIDs only)",
     )
     parser.add_argument(
         "--elapsed",
@@ -268,6 +257,15 @@ class _CsvWriter:
         self._out.flush()
 
 
+def _writer(options: argparse.Namespace, out: TextIO, text: Callable[[], _Writer]) -> _Writer:
+    """The writer of --json or --csv, else the text one ``text`` makes."""
+    if options.json:
+        return _JsonWriter(out)
+    if options.csv:
+        return _CsvWriter(out)
+    return text()
+
+
 # ---- watch PID [PID ...] ------------------------------------------------------------------
 
 
@@ -363,13 +361,7 @@ def watch(options: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     out = sys.stdout if out is None else out
     pids: list[int] = list(dict.fromkeys(options.pids))  # once each, in the order given
     names = _names(pids, options.root) if len(pids) > 1 or options.plot else ["?"] * len(pids)
-    writer: Any
-    if options.json:
-        writer = _JsonWriter(out)
-    elif options.csv:
-        writer = _CsvWriter(out)
-    else:
-        writer = _PidText(out, pids, options, names)
+    writer = _writer(options, out, lambda: _PidText(out, pids, options, names))
     tallies = {pid: _Tally() for pid in pids}
     samples: list[_Sample] = []
     failure: Optional[CommandError] = None
@@ -663,13 +655,7 @@ def _engine() -> _Engine:
 def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO) -> int:
     """Run ``command``, write its tree's samples as they come, then run's report."""
     engine = _engine()
-    writer: Any
-    if options.json:
-        writer = _JsonWriter(out)
-    elif options.csv:
-        writer = _CsvWriter(out)
-    else:
-        writer = _TreeText(out, options, command)
+    writer = _writer(options, out, lambda: _TreeText(out, options, command))
     pending = _Pending()
     failures: list[BaseException] = []
     start_wall = time.time()
