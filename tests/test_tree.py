@@ -88,6 +88,18 @@ def test_a_leaf_is_a_tree_of_one(fake: Path) -> None:
     assert [process.pid for process in read_tree(20, fake).processes] == [20]
 
 
+def test_the_tree_is_walked_from_the_pid_asked_for(fake: Path) -> None:
+    # The Pid line of a fake (or damaged) status may name another process: the
+    # tree belongs to the directory read, as every other reader's result does.
+    status = fake / "10" / "status"
+    status.write_bytes(status.read_bytes().replace(b"Pid:\t10\n", b"Pid:\t99\n"))
+
+    tree = read_tree(10, fake)
+
+    assert [process.pid for process in tree.processes] == [10, 11, 13, 12]
+    assert tree.root == 10
+
+
 def test_a_missing_root_process_is_not_found(fake: Path) -> None:
     with pytest.raises(ProcessNotFoundError):
         read_tree(99, fake)
@@ -137,8 +149,8 @@ def test_children_files_and_the_ppid_scan_find_the_same_tree() -> None:
         pytest.skip("no children files: a kernel without CONFIG_PROC_CHILDREN")
     with shared_region_tree(MIB, children=3) as shared:
         top = read_pid(shared.pid)
-        by_children = [(status.pid, depth) for status, depth in _walk_children("/proc", top)]
-        by_scan = [(status.pid, depth) for status, depth in _walk_scan("/proc", top)]
+        by_children = [(pid, depth) for pid, _, depth in _walk_children("/proc", shared.pid, top)]
+        by_scan = [(pid, depth) for pid, _, depth in _walk_scan("/proc", shared.pid, top)]
 
     assert by_children == by_scan
     assert len(by_children) == 4

@@ -177,10 +177,14 @@ def read_tree(
     root = root_str(root)
     pid = check_id(pid)
     top = parse_status(read_file(root, pid, "status"))
-    found = list(_walk(root, top))
+    # The tree is walked from the pid asked for, not from the status's Pid line:
+    # a fake or damaged status may name another process there.
+    found = list(_walk(root, pid, top))
     processes = tuple(
         process
-        for process in (_measure(root, status, depth, max_rss) for status, depth in found)
+        for process in (
+            _measure(root, node_pid, status, depth, max_rss) for node_pid, status, depth in found
+        )
         if process is not None
     )
     measured = [process for process in processes if process.measured]
@@ -193,24 +197,22 @@ def read_tree(
     return ProcessTree(root=pid, processes=processes, total=total)
 
 
-def _walk(root: str, top: ProcStatus) -> Iterator[tuple[ProcStatus, int]]:
-    """The statuses of ``top`` and its descendants with their depth, depth first."""
-    pid = top.pid if top.pid is not None else 0
+def _walk(root: str, pid: int, top: ProcStatus) -> Iterator[tuple[int, ProcStatus, int]]:
+    """Pid, status and depth of ``pid`` (status ``top``) and its descendants, depth first."""
     if exists(root, pid, "children", pid):
-        return _walk_children(root, top)
-    return _walk_scan(root, top)
+        return _walk_children(root, pid, top)
+    return _walk_scan(root, pid, top)
 
 
-def _walk_children(root: str, top: ProcStatus) -> Iterator[tuple[ProcStatus, int]]:
-    stack = [(top, 0)]
+def _walk_children(root: str, pid: int, top: ProcStatus) -> Iterator[tuple[int, ProcStatus, int]]:
+    stack = [(pid, top, 0)]
     seen: set[int] = set()
     while stack:
-        status, depth = stack.pop()
-        pid = status.pid or 0
+        pid, status, depth = stack.pop()
         if pid in seen:
             continue  # a pid met twice (reused while the tree was read)
         seen.add(pid)
-        yield status, depth
+        yield pid, status, depth
         children = []
         for child in _children_of(root, pid):
             try:
@@ -218,8 +220,8 @@ def _walk_children(root: str, top: ProcStatus) -> Iterator[tuple[ProcStatus, int
             except (ProcessNotFoundError, PermissionError):
                 continue  # exited since it was listed (or hidden from this user)
             if child_status.ppid == pid:  # not reused by another process meanwhile
-                children.append(child_status)
-        stack.extend((child, depth + 1) for child in sorted(children, key=_pid, reverse=True))
+                children.append((child, child_status, depth + 1))
+        stack.extend(reversed(children))
 
 
 def _children_of(root: str, pid: int) -> list[int]:
@@ -239,23 +241,24 @@ def _children_of(root: str, pid: int) -> list[int]:
     return sorted(found)
 
 
-def _walk_scan(root: str, top: ProcStatus) -> Iterator[tuple[ProcStatus, int]]:
+def _walk_scan(root: str, pid: int, top: ProcStatus) -> Iterator[tuple[int, ProcStatus, int]]:
     by_parent: dict[int, list[ProcStatus]] = {}
     for status in iter_processes(root, on_error=_ignore):
         by_parent.setdefault(status.ppid or 0, []).append(status)
-    stack = [(top, 0)]
+    stack = [(pid, top, 0)]
     seen: set[int] = set()
     while stack:
-        status, depth = stack.pop()
-        pid = status.pid or 0
+        pid, status, depth = stack.pop()
         if pid in seen:
             continue
         seen.add(pid)
-        yield status, depth
+        yield pid, status, depth
         children = by_parent.get(pid, [])
         if pid == 0:
             children = []  # pid 0 is no process: only the ppid of init and kthreadd
-        stack.extend((child, depth + 1) for child in sorted(children, key=_pid, reverse=True))
+        stack.extend(
+            (_pid(child), child, depth + 1) for child in sorted(children, key=_pid, reverse=True)
+        )
 
 
 def _ignore(pid: int, error: object) -> None:
@@ -273,9 +276,8 @@ _PROBLEMS: Mapping[type[BaseException], str] = {
 
 
 def _measure(
-    root: str, status: ProcStatus, depth: int, max_rss: Optional[int]
+    root: str, pid: int, status: ProcStatus, depth: int, max_rss: Optional[int]
 ) -> Optional[TreeProcess]:
-    pid = status.pid or 0
     problem: Optional[str] = None
     rollup: Optional[Rollup] = None
     try:
