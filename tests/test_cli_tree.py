@@ -52,9 +52,28 @@ def test_tree_table_indents_by_depth_and_totals_side_by_side(
     assert lines[2].endswith("    p11")
     assert lines[3].endswith("      p13")
     assert lines[4].split()[1:5] == ["-", "-", "-", "-"]
-    assert "p12 (line 1 (Rss): expected a size like '1234 kB'" in lines[4]
+    assert "p12 (damaged smaps_rollup: line 1 (Rss): expected a size like '1234 kB'" in lines[4]
     assert lines[5].split()[1:9] == ["7.0", "MiB", "2.0", "MiB", "1.5", "MiB", "8.0", "KiB"]
     assert lines[5].endswith("3 processes; RSS total = 3.5 x PSS total; 1 not measured, left out")
+
+
+def test_tree_lists_a_descendant_whose_status_is_damaged_and_goes_on(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status_path = fake / "11" / "status"
+    status_path.write_bytes(
+        status_path.read_bytes().replace(b"Name:\tp11", b"Name:\tp11\nName:\tx")
+    )
+
+    status, out, err = run(capsys, "tree", "10", "--root", str(fake))
+
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["10", "11", "13", "12", "TOTAL"]
+    assert lines[2].split()[1:5] == ["-", "-", "-", "-"]
+    # The parser's wording is its own (tests/test_parse.py); the line and field are given.
+    assert "    ? (damaged status: line 2 (Name): " in lines[2]
+    assert lines[5].endswith("2 processes; RSS total = 3.3 x PSS total; 2 not measured, left out")
 
 
 def test_tree_bytes_gives_exact_numbers(fake: Path, capsys: pytest.CaptureFixture[str]) -> None:
