@@ -31,7 +31,7 @@ import pytest
 import procstatus
 from helpers_cli import ENV, PROCSTATUS, fake_process, procstatus_cmd
 from procstatus import ProcfsFileError, ProcStatus
-from procstatus._procfs import STATUS_LIMIT, hidepid_option
+from procstatus._procfs import STATUS_LIMIT, exists, hidepid_option
 from procstatus._read import ScanError
 
 MiB = 1 << 20
@@ -190,6 +190,29 @@ def test_a_socket_is_not_a_procfs_file(tmp_path: Path) -> None:
         with pytest.raises(ProcfsFileError) as caught:
             procstatus.read_pid(1, root)
     assert caught.value.errno == errno.EINVAL
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda folder: (folder / "status").write_bytes(b""), True),
+        (lambda folder: None, False),
+        (lambda folder: (folder / "status").symlink_to("status"), errno.ELOOP),
+    ],
+    ids=["there", "missing", "symlink-loop"],
+)
+def test_exists_says_yes_no_or_raises_what_a_read_would(
+    tmp_path: Path, make: Callable[[Path], object], expected: object
+) -> None:
+    folder = tmp_path / "7"
+    folder.mkdir()
+    make(folder)
+    if isinstance(expected, bool):
+        assert exists(str(tmp_path), 7, "status") is expected
+        return
+    with pytest.raises(OSError) as caught:
+        exists(str(tmp_path), 7, "status")
+    assert caught.value.errno == expected
 
 
 def test_a_status_at_the_limit_is_read(tmp_path: Path) -> None:

@@ -146,12 +146,18 @@ def exists(root: str, pid: int, name: str, tid: Optional[int] = None) -> bool:
     For telling apart the causes of one error after the fact: procfs answers
     ENOENT/ESRCH both for a process that is gone and for a file this kernel
     does not have, or a read that finds no address space (smaps_rollup).
-    Any error of the ``stat`` itself counts as "does not exist".
+    Only the errors :func:`read_file` takes for "not there" (ENOENT, ESRCH,
+    ENOTDIR) answer False; any other error of the ``stat`` (ELOOP from a
+    symlink loop, EACCES, EIO) is raised as :func:`read_file` would raise it
+    for that file, so that a check never turns such a file into a gone process.
     """
+    file_path = path(root, pid, name, tid)
     try:
-        os.stat(path(root, pid, name, tid))
-    except (OSError, ValueError):
-        return False
+        os.stat(file_path)
+    except OSError as exc:
+        if exc.errno in _GONE:
+            return False
+        raise translate(exc, file_path, root, pid, tid, check_root=False) from None
     return True
 
 

@@ -233,7 +233,10 @@ def _walk(
     the children files when the process has them.
     """
     if children_files is None:
-        children_files = exists(root, pid, "children", pid)
+        try:
+            children_files = exists(root, pid, "children", pid)
+        except OSError:
+            children_files = False  # a children file that cannot even be looked at
     scan = _ParentIndex(root)
     found = []
     stack = [_Node(pid=pid, ppid=top.ppid or 0, depth=0, status=top)]
