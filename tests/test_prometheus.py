@@ -382,6 +382,28 @@ def test_interval_mode_skips_a_process_whose_peak_may_not_be_reset(
     assert value(samples, "procstatus_exporter_skipped_processes_total", reason="denied") == 1
 
 
+@pytest.mark.parametrize("kind", ["fifo", "directory", "missing"])
+def test_interval_mode_skips_a_process_whose_clear_refs_is_not_a_file(
+    root: Path, kind: str
+) -> None:
+    # Under a fake root anything may stand where clear_refs should: the process
+    # is counted as unreadable, and the scrape goes on.
+    for pid in (100, 102, 200):
+        (root / str(pid) / "clear_refs").write_bytes(b"")
+    if kind == "fifo":
+        os.mkfifo(root / "101" / "clear_refs")
+    elif kind == "directory":
+        (root / "101" / "clear_refs").mkdir()
+    collector = ProcStatusCollector(root=root, reset_peaks=True)
+    samples, _ = scrape(collector)
+    interval = "procstatus_group_max_resident_memory_interval_peak_bytes"
+    assert value(samples, interval, name="worker") == 7 * MiB
+    assert value(samples, "procstatus_group_processes", name="worker") == 2
+    skipped = "procstatus_exporter_skipped_processes_total"
+    assert value(samples, skipped, reason="unreadable") == 1
+    assert value(samples, skipped, reason="denied") == 0
+
+
 @requires_proc
 @pytest.mark.live
 def test_interval_mode_on_a_live_process() -> None:
@@ -547,15 +569,33 @@ def test_importing_procstatus_prometheus_does() -> None:
     ),
     patterns=st.lists(st.text(max_size=8), max_size=3),
     per_process=st.booleans(),
+    reset_peaks=st.booleans(),
+    clear_refs=st.lists(st.sampled_from(["file", "fifo", "directory", "missing"]), max_size=6),
 )
 def test_any_status_texts_give_a_scrape(
-    texts: list[bytes], patterns: list[str], per_process: bool
+    texts: list[bytes],
+    patterns: list[str],
+    per_process: bool,
+    reset_peaks: bool,
+    clear_refs: list[str],
 ) -> None:
     with tempfile.TemporaryDirectory() as where:
         for pid, text in enumerate(texts, start=10):
             (Path(where) / str(pid)).mkdir()
             (Path(where) / str(pid) / "status").write_bytes(text)
-        collector = ProcStatusCollector(root=where, names=patterns, per_process=per_process)
+        for pid, kind in enumerate(clear_refs, start=10):
+            path = Path(where) / str(pid) / "clear_refs"
+            if not path.parent.exists() or kind == "missing":
+                continue
+            if kind == "file":
+                path.write_bytes(b"")
+            elif kind == "fifo":
+                os.mkfifo(path)
+            else:
+                path.mkdir()
+        collector = ProcStatusCollector(
+            root=where, names=patterns, per_process=per_process, reset_peaks=reset_peaks
+        )
         samples, _ = scrape(collector)
     exported = sum(v for (name, _), v in samples.items() if name == "procstatus_group_processes")
     skipped = sum(

@@ -37,7 +37,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 
 from ._errors import (
-    PeakResetUnavailableError,
     ProcessNotFoundError,
     ProcfsNotFoundError,
     StatusParseError,
@@ -313,7 +312,12 @@ class ProcStatusCollector(Collector):
         except PermissionError:
             self._skipped["denied"] += 1
             return False
-        except PeakResetUnavailableError:
+        except ProcfsNotFoundError:
+            raise  # the root itself is gone: the exporter is broken, not one process
+        except OSError:
+            # PeakResetUnavailableError (no clear_refs: an old kernel), and under
+            # a root that is not a real procfs a FIFO or a directory where
+            # clear_refs should be (ProcfsFileError, EISDIR) or EIO from a disk.
             self._skipped["unreadable"] += 1
             return False
         return True
