@@ -27,6 +27,7 @@ from helpers_live import kb_field, raw_status, requires_proc
 from helpers_serve import spawn_peaked, unique_name
 from procstatus import ProcfsNotFoundError
 from procstatus.prometheus import (
+    FORGET_AFTER_SCRAPES,
     METRICS,
     SKIP_REASONS,
     ProcStatusCollector,
@@ -182,6 +183,58 @@ def test_group_context_switches_never_go_down_when_a_process_exits(root: Path) -
     write(root, 101, status_text(101, "worker", hwm_kb=1024, rss_kb=1024, voluntary=1))
     reused, _ = scrape(collector)
     assert value(reused, switches, name="worker", kind="voluntary") == 41
+
+
+def test_a_process_skipped_for_one_scrape_is_not_counted_twice(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collector = ProcStatusCollector(root=root)
+    switches = "procstatus_group_context_switches_total"
+    first, _ = scrape(collector)
+    assert value(first, switches, name="worker", kind="voluntary") == 10 + 20 + 10
+    # 101 is still running but may not be read this time: its last count stays.
+    with monkeypatch.context() as patch:
+        deny(patch, f"{root}/101/status")
+        skipped, _ = scrape(collector)
+    assert value(skipped, switches, name="worker", kind="voluntary") == 40
+    # Readable again, 5 switches later: 45, not its whole count added once more.
+    write(root, 101, status_text(101, "worker", hwm_kb=9216, rss_kb=1024, voluntary=25))
+    again, _ = scrape(collector)
+    assert value(again, switches, name="worker", kind="voluntary") == 45
+
+
+def test_a_renamed_process_moves_its_switches_to_its_new_group(root: Path) -> None:
+    collector = ProcStatusCollector(root=root)
+    switches = "procstatus_group_context_switches_total"
+    scrape(collector)
+    write(root, 101, status_text(101, "renamed", hwm_kb=9216, rss_kb=1024, voluntary=25))
+    renamed, _ = scrape(collector)
+    # The 20 switches made as a worker stay with the workers; the new name
+    # counts from there: 5, not 25 (which would count the 20 twice).
+    assert value(renamed, switches, name="worker", kind="voluntary") == 40
+    assert value(renamed, switches, name="renamed", kind="voluntary") == 5
+    write(root, 101, status_text(101, "renamed", hwm_kb=9216, rss_kb=1024, voluntary=30))
+    later, _ = scrape(collector)
+    assert value(later, switches, name="worker", kind="voluntary") == 40
+    assert value(later, switches, name="renamed", kind="voluntary") == 10
+
+
+def test_a_group_without_processes_is_forgotten_after_a_while(root: Path) -> None:
+    collector = ProcStatusCollector(root=root)
+    switches = "procstatus_group_context_switches_total"
+    scrape(collector)
+    (root / "200" / "status").unlink()  # the only "db" exits with its 10 switches
+    for _ in range(FORGET_AFTER_SCRAPES):
+        scrape(collector)
+    write(root, 201, status_text(201, "db", hwm_kb=1024, rss_kb=1024, voluntary=1))
+    kept, _ = scrape(collector)  # back within the bound: the count goes on
+    assert value(kept, switches, name="db", kind="voluntary") == 11
+    (root / "201" / "status").unlink()
+    for _ in range(FORGET_AFTER_SCRAPES + 1):
+        scrape(collector)
+    write(root, 202, status_text(202, "db", hwm_kb=1024, rss_kb=1024, voluntary=1))
+    forgotten, _ = scrape(collector)  # a new series: it starts again
+    assert value(forgotten, switches, name="db", kind="voluntary") == 1
 
 
 def test_a_name_that_is_not_utf8_or_needs_escapes_survives_the_text_format(

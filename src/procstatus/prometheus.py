@@ -50,6 +50,7 @@ from ._serve import DEFAULT_ADDRESS, DEFAULT_PORT, MetricsServer, exporter_regis
 __all__ = [
     "DEFAULT_ADDRESS",
     "DEFAULT_PORT",
+    "FORGET_AFTER_SCRAPES",
     "METRICS",
     "SKIP_REASONS",
     "MetricSpec",
@@ -166,6 +167,27 @@ _SWITCH_KINDS = (
     ("voluntary", "voluntary_ctxt_switches"),
     ("nonvoluntary", "nonvoluntary_ctxt_switches"),
 )
+_NO_SWITCHES = (0,) * len(_SWITCH_KINDS)
+
+#: How many scrapes a name group without any process keeps the context switch
+#: counts of its exited processes (so that its counter goes on where it was when
+#: a process of that name comes back, as a restarting service does); after
+#: that the group is forgotten, and its counter starts again if the name returns.
+FORGET_AFTER_SCRAPES = 20
+
+
+@attrs.frozen
+class _Switches:
+    """One process's context switch counts, as last read, and the group they count in."""
+
+    group: str
+    counts: tuple[int, ...]
+    #: Its counts when it joined ``group``: zeros for a process first seen (all
+    #: it did since it started counts), the counts it had for one that renamed
+    #: itself (those stay with its old group).
+    base: tuple[int, ...]
+
+
 _SWITCHES_HELP = (
     "Context switches of the main thread (thread group leader) only, from the"
     " voluntary_ctxt_switches and nonvoluntary_ctxt_switches lines (label kind):"
@@ -232,10 +254,13 @@ class ProcStatusCollector(Collector):
         self._lock = threading.Lock()
         self._skipped = dict.fromkeys(SKIP_REASONS, 0)
         # Group counters must never go down, but a group's sum of per-process
-        # counts drops when one of its processes exits. The counts of processes
-        # gone from a group since the exporter started are kept and added back.
-        self._last_switches: dict[int, tuple[str, tuple[int, ...]]] = {}
-        self._departed: dict[str, list[int]] = {}
+        # counts drops when one of its processes exits. So every process is
+        # tracked from scrape to scrape (_Switches), and what the ones that
+        # left a group had counted in it is kept (_departed) and added back.
+        self._switches: dict[int, _Switches] = {}
+        self._departed: dict[str, tuple[int, ...]] = {}
+        # Scrapes since each group of _departed last had a tracked process.
+        self._idle: dict[str, int] = {}
 
     def describe(self) -> Iterable[Metric]:
         """The metric families this collector exports, without samples.
@@ -249,30 +274,42 @@ class ProcStatusCollector(Collector):
         """Scan the processes once and return every metric family with its samples."""
         started = time.perf_counter()
         with self._lock:
-            processes = self._scan()
-            families = self._families(samples=True, processes=processes)
+            processes, running = self._scan()
+            families = self._families(samples=True, processes=processes, running=running)
             families.extend(self._health(time.perf_counter() - started))
         return families
 
     # ---- reading ------------------------------------------------------------------
 
-    def _scan(self) -> list[tuple[int, ProcStatus]]:
+    def _scan(self) -> tuple[list[tuple[int, ProcStatus]], frozenset[int]]:
+        """The selected processes with their status, and every pid still running.
+
+        Running: listed and not found gone when read, whether selected, skipped
+        for another reason (denied, unparsable) or not.
+        """
         pids = self._pids if self._pids else list_pids(self._root)
         selected = []
+        gone = set()
         for pid in pids:
-            status = self._read(pid)
+            try:
+                status = self._read(pid)
+            except ProcessNotFoundError:
+                gone.add(pid)
+                continue
             if status is None or not self._selects(status):
                 continue
             if self._reset_peaks and not self._reset(pid):
                 continue
             selected.append((pid, status))
-        return selected
+        return selected, frozenset(pids).difference(gone)
 
     def _read(self, pid: int) -> Optional[ProcStatus]:
+        """The status of ``pid``; None when skipped (counted), ProcessNotFoundError when gone."""
         try:
             return read_pid(pid, self._root)
         except ProcessNotFoundError:
             self._skipped["gone"] += 1
+            raise
         except PermissionError:
             self._skipped["denied"] += 1
         except StatusParseError:
@@ -325,7 +362,11 @@ class ProcStatusCollector(Collector):
     # ---- building families ------------------------------------------------------
 
     def _families(
-        self, *, samples: bool, processes: Sequence[tuple[int, ProcStatus]] = ()
+        self,
+        *,
+        samples: bool,
+        processes: Sequence[tuple[int, ProcStatus]] = (),
+        running: frozenset[int] = frozenset(),
     ) -> list[Metric]:
         families: list[Metric] = []
         groups = _group(processes) if samples else {}
@@ -351,11 +392,13 @@ class ProcStatusCollector(Collector):
         switches = CounterMetricFamily(
             f"{PREFIX}group_context_switches_total",
             _SWITCHES_HELP + ", summed over the processes of each name; the counts of"
-            " processes that exited since the exporter started are kept in the sum.",
+            " processes that exited (or renamed themselves) are kept in the sum, so it"
+            " never goes down.",
             labels=["name", "kind"],
         )
         if samples:
-            for (name, kind), value in self._group_switches(processes, groups).items():
+            totals = self._group_switches(processes, running, groups)
+            for (name, kind), value in totals.items():
                 switches.add_metric([name, kind], value)
         families.append(switches)
         if self._per_process:
@@ -398,31 +441,83 @@ class ProcStatusCollector(Collector):
     def _group_switches(
         self,
         processes: Sequence[tuple[int, ProcStatus]],
+        running: frozenset[int],
         groups: dict[str, list[ProcStatus]],
     ) -> dict[tuple[str, str], int]:
-        current: dict[int, tuple[str, tuple[int, ...]]] = {}
+        """Each group's counters: what its tracked processes counted in it, plus _departed.
+
+        A process leaves its group's sum only when it is really gone (not
+        listed, or gone when read) or its pid was reused (its counts went
+        down: /proc/PID/status has no start time to tell otherwise). One that
+        is running but was skipped this time (denied, unparsable, no longer
+        selected) keeps its last counts, so that coming back does not count
+        them twice. One that renamed itself leaves what it counted so far in
+        its old group; the new group counts from there.
+        """
+        read: dict[int, tuple[str, tuple[int, ...]]] = {}
         for pid, status in processes:
             counts = tuple(status.get(line) for _, line in _SWITCH_KINDS)
             if None not in counts:
-                current[pid] = (_label(status.name), counts)
-        for pid, (group, counts) in self._last_switches.items():
-            now = current.get(pid)
-            # Gone, renamed (another group), or a new process that reuses the pid
-            # (its counts start again below the old ones): the old counts leave.
-            if now is None or now[0] != group or any(n < o for n, o in zip(now[1], counts)):
-                kept = self._departed.setdefault(group, [0] * len(_SWITCH_KINDS))
-                for index, count in enumerate(counts):
-                    kept[index] += count
-        self._last_switches = current
+                read[pid] = (_label(status.name), counts)
+        tracked: dict[int, _Switches] = {}
+        for pid, last in self._switches.items():
+            now = read.get(pid)
+            if now is None:
+                if pid in running:
+                    tracked[pid] = last  # skipped this time: kept as last read
+                else:
+                    self._depart(last)
+                continue
+            group, counts = now
+            if any(new < old for new, old in zip(counts, last.counts)):
+                self._depart(last)  # a new process with the old one's pid
+                tracked[pid] = _Switches(group=group, counts=counts, base=_NO_SWITCHES)
+            elif group != last.group:
+                self._depart(last)  # renamed: the old group keeps what it counted
+                tracked[pid] = _Switches(group=group, counts=counts, base=last.counts)
+            else:
+                tracked[pid] = attrs.evolve(last, counts=counts)
+        for pid, (group, counts) in read.items():
+            if pid not in tracked:  # first seen: everything it did since it started
+                tracked[pid] = _Switches(group=group, counts=counts, base=_NO_SWITCHES)
+        self._switches = tracked
+        self._forget_idle_groups({entry.group for entry in tracked.values()})
         totals: dict[tuple[str, str], int] = {}
         for name in groups:
-            kept = self._departed.get(name, [0] * len(_SWITCH_KINDS))
+            kept = self._departed.get(name, _NO_SWITCHES)
             for index, (kind, _) in enumerate(_SWITCH_KINDS):
                 totals[name, kind] = kept[index]
-        for group, counts in current.values():
-            for index, (kind, _) in enumerate(_SWITCH_KINDS):
-                totals[group, kind] += counts[index]
+        for entry in tracked.values():
+            if entry.group in groups:
+                for index, (kind, _) in enumerate(_SWITCH_KINDS):
+                    totals[entry.group, kind] += entry.counts[index] - entry.base[index]
         return totals
+
+    def _depart(self, entry: _Switches) -> None:
+        """Keep what a process that leaves its group counted there."""
+        kept = self._departed.get(entry.group, _NO_SWITCHES)
+        self._departed[entry.group] = tuple(
+            sum(values) for values in zip(kept, entry.counts, (-base for base in entry.base))
+        )
+
+    def _forget_idle_groups(self, live: set[str]) -> None:
+        """Drop the kept counts of groups without a tracked process for FORGET_AFTER_SCRAPES.
+
+        Without this, every name a process ever had would be kept forever (a
+        host that runs programs with generated names). A group that comes back
+        within that many scrapes (a service restarting) goes on counting; one
+        that comes back later starts again, which rate() reads as a counter reset.
+        """
+        for group in list(self._departed):
+            if group in live:
+                self._idle.pop(group, None)
+                continue
+            idle = self._idle.get(group, 0) + 1
+            if idle > FORGET_AFTER_SCRAPES:
+                del self._departed[group]
+                self._idle.pop(group, None)
+            else:
+                self._idle[group] = idle
 
     def _health(self, duration: float) -> list[Metric]:
         scrape = GaugeMetricFamily(
