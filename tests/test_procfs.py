@@ -210,7 +210,7 @@ def test_exists_says_yes_no_or_raises_what_a_read_would(
     if isinstance(expected, bool):
         assert exists(str(tmp_path), 7, "status") is expected
         return
-    with pytest.raises(OSError) as caught:
+    with pytest.raises(OSError, match="symbolic links") as caught:
         exists(str(tmp_path), 7, "status")
     assert caught.value.errno == expected
 

@@ -92,9 +92,9 @@ def test_a_symlink_loop_is_an_os_error_as_read_pid_gives_not_a_gone_process(
     (directory / "status").unlink()
     (directory / "status").symlink_to("status")
 
-    with pytest.raises(OSError) as from_read_pid:
+    with pytest.raises(OSError, match="symbolic links") as from_read_pid:
         procstatus.read_pid(100, tmp_path)
-    with pytest.raises(OSError) as from_read_rollup:
+    with pytest.raises(OSError, match="symbolic links") as from_read_rollup:
         read_rollup(100, tmp_path)
 
     assert from_read_pid.value.errno == errno.ELOOP
