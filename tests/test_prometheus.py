@@ -308,6 +308,14 @@ def test_selection(root: Path, options: dict[str, list[object]], expected: set[s
     assert names_of(samples, "procstatus_group_processes") == expected
 
 
+def test_uids_above_the_pid_range_are_selected(root: Path) -> None:
+    # uid_t is unsigned 32-bit: uids go up to 4294967294 ((uid_t)-1 means none),
+    # far above the largest pid, and user namespaces map ranges up there.
+    write(root, 300, status_text(300, "mapped", hwm_kb=4, rss_kb=4, uid=4294967294))
+    samples, _ = scrape(ProcStatusCollector(root=root, users=[4294967294]))
+    assert names_of(samples, "procstatus_group_processes") == {"mapped"}
+
+
 def test_selected_pids_count_in_their_groups(root: Path) -> None:
     samples, _ = scrape(ProcStatusCollector(root=root, pids=[100, 102]))
     assert value(samples, "procstatus_group_processes", name="worker") == 2
@@ -328,10 +336,26 @@ def test_selected_pids_count_in_their_groups(root: Path) -> None:
         ),
         ({"users": [True]}, TypeError, "users must hold int or str, not bool"),
         ({"pids": [-1]}, ValueError, "pid must be between 0 and 2147483647, not -1"),
+        ({"users": [-1]}, ValueError, "uid must be between 0 and 4294967294, not -1"),
+        (
+            {"users": [4294967295]},
+            ValueError,
+            "uid must be between 0 and 4294967294, not 4294967295",
+        ),
         ({"pids": 7}, TypeError, "pids must be a list, not int"),
         ({"root": ""}, ValueError, "root must not be empty"),
     ],
-    ids=["names-str", "names-bytes", "unknown-user", "user-bool", "pid-range", "pids-int", "root"],
+    ids=[
+        "names-str",
+        "names-bytes",
+        "unknown-user",
+        "user-bool",
+        "pid-range",
+        "uid-negative",
+        "uid-minus-one",
+        "pids-int",
+        "root",
+    ],
 )
 def test_bad_arguments(options: dict[str, object], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=f"^{re.escape(message)}$"):

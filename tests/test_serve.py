@@ -261,6 +261,28 @@ def test_serve_refuses_an_unknown_user() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4294967294", 4294967294),
+        ("0", 0),
+        ("www-data", "www-data"),
+        ("12345678901", "12345678901"),
+    ],
+    ids=["largest-uid", "root", "name", "too-long-for-a-uid"],
+)
+def test_serve_user_is_a_uid_or_a_name(text: str, expected: object) -> None:
+    assert cli_serve.build_parser().parse_args(["--user", text]).user == [expected]
+
+
+def test_serve_refuses_a_uid_out_of_range() -> None:
+    result = run_serve("--user", "4294967295")
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        "procstatus serve: error: uid must be between 0 and 4294967294, not 4294967295\n"
+    )
+
+
 def test_serve_refuses_a_root_that_is_not_a_procfs(tmp_path: Path) -> None:
     result = run_serve("--root", str(tmp_path / "missing"))
     assert result.returncode == 1

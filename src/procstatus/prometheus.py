@@ -43,7 +43,7 @@ from ._errors import (
 )
 from ._model import ProcStatus
 from ._peak import reset_peak
-from ._procfs import check_id, list_pids, root_str
+from ._procfs import UID_MAX, check_id, list_pids, root_str
 from ._read import read_memory, read_pid
 from ._serve import DEFAULT_ADDRESS, DEFAULT_PORT, MetricsServer, exporter_registry, serve
 
@@ -557,7 +557,7 @@ def _kind_names(kinds: Union[type, tuple[type, ...]]) -> str:
 
 def _uid(user: object) -> int:
     if isinstance(user, int):
-        return check_id(user, "uid")
+        return check_id(user, "uid", maximum=UID_MAX)
     try:
         return pwd.getpwnam(str(user)).pw_uid
     except KeyError:

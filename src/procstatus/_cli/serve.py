@@ -36,8 +36,12 @@ def port_arg(text: str) -> int:
     return int(text)
 
 
-def _user(text: str) -> Union[int, str]:
-    """A uid as an int, anything else as a user name (resolved by the collector)."""
+def user_arg(text: str) -> Union[int, str]:
+    """A uid as an int, anything else as a user name (resolved by the collector).
+
+    Digits only, and at most 10 of them (int() would also take "+5", " 5" or
+    other scripts' digits); the collector checks the range, up to UID_MAX.
+    """
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else text
 
 
@@ -80,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--user",
         metavar="USER",
+        type=user_arg,
         action="append",
         default=[],
         help="export only processes of this effective user (a name or a uid); may be repeated",
@@ -135,9 +140,7 @@ def serve(options: argparse.Namespace) -> int:
         collector = prometheus.ProcStatusCollector(
             root=options.root,
             names=options.name,
-            users=[
-                int(user) if user.isascii() and user.isdigit() else user for user in options.user
-            ],
+            users=options.user,
             pids=options.pid,
             per_process=options.per_process,
             reset_peaks=options.reset_peaks,

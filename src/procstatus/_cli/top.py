@@ -37,6 +37,7 @@ import attrs
 from .._cmdline import command_line
 from .._json import to_json_dict
 from .._model import ProcStatus
+from .._procfs import UID_MAX
 from .._read import ScanError, iter_processes, read_cmdline
 from .._read_rollup import RollupError, iter_rollups
 from .._rollup import Rollup
@@ -206,7 +207,7 @@ def _user_arg(text: str) -> int:
         return pwd.getpwnam(text).pw_uid
     except (KeyError, ValueError):  # ValueError: a name with a NUL
         pass
-    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**32:
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= UID_MAX:
         return int(text)
     raise argparse.ArgumentTypeError(f"no such user: {text!r}")
 
