@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -23,8 +24,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from helpers_cli import ENV, PROCSTATUS
 from helpers_live import requires_proc
 from helpers_serve import (
+    free_port,
     http_get,
     raw_request,
     serve_command,
@@ -241,6 +244,42 @@ def test_serve_exports_its_own_process_metrics_and_peak() -> None:
         stop(served.process)
     assert "\nprocess_resident_memory_bytes " in text
     assert "\nprocess_resident_memory_peak_bytes " in text
+
+
+@requires_proc
+def test_serve_with_a_closed_stdout_serves_and_says_where_on_stderr() -> None:
+    # A supervisor may start a daemon with standard output closed: the URL is
+    # a courtesy, the metrics are the job. (--port 0 would leave no way to
+    # learn the port, so a free one is chosen here.)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    process = subprocess.Popen(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *PROCSTATUS, "serve", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = http_get(url)
+                break
+            except OSError:  # not listening yet (or it exited: then poll() says so)
+                assert process.poll() is None, process.communicate(timeout=30)
+                assert time.monotonic() < deadline, "procstatus serve did not start"
+                time.sleep(0.05)
+        status, err = stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+    assert answer.status == 200
+    assert b"procstatus_group_processes" in answer.body
+    assert status == 0
+    assert err == (
+        f"procstatus serve: serving {url}"
+        " (not written to standard output: it was closed when procstatus started)\n"
+    )
 
 
 def run_serve(*args: str) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ from .common import (
     EXIT_USAGE,
     PROG,
     CommandError,
+    announce,
     explain,
     pid_arg,
     printable,
@@ -151,7 +152,8 @@ def serve(options: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     def listening(server: prometheus.MetricsServer) -> None:
-        print(f"{PROG} serve: serving {server.url}", flush=True)
+        # Standard output may be closed (a supervisor's choice): serving goes on.
+        announce(f"serving {server.url}", f"{PROG} serve")
 
     try:
         prometheus.serve(
