@@ -87,9 +87,24 @@ def test_metrics_in_the_text_format() -> None:
     assert family.samples[0].value == 1
 
 
-def test_head_answers_without_a_body() -> None:
-    with running(Flaky()) as server:
+def test_head_answers_without_a_body_and_without_scraping() -> None:
+    # A scrape reads every process and, in the peak-per-interval mode, resets
+    # their peaks: a HEAD (a health check, a proxy's probe) must do neither.
+    collector = Flaky()
+    with running(collector) as server:
         answer = http_get(server.url, method="HEAD")
+        assert collector.scrapes == 0
+        assert http_get(server.url).status == 200
+    assert collector.scrapes == 1
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert "Content-Length" not in answer.headers  # known only by scraping
+    assert answer.body == b""
+
+
+def test_head_of_the_landing_page_has_its_length() -> None:
+    with running(Flaky()) as server:
+        answer = http_get(base(server) + "/", method="HEAD")
     assert answer.status == 200
     assert int(answer.headers["Content-Length"]) > 0
     assert answer.body == b""
