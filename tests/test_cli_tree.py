@@ -163,6 +163,64 @@ def test_top_sort_pss_json_adds_pss_and_uss(fake: Path, capsys: pytest.CaptureFi
     assert (entry["Pid"], entry["pss"], entry["uss"]) == (1, 1024 * 1024, 512 * 1024)
 
 
+def big(root: Path, pid: int) -> None:
+    """Give ``pid`` an RSS of about 977 MiB in its status (its rollup is unchanged)."""
+    path = root / str(pid) / "status"
+    path.write_bytes(path.read_bytes().replace(b"    8688 kB", b" 1000000 kB"))
+
+
+def test_top_sort_pss_max_rss_leaves_out_larger_processes_and_says_so(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big(fake, 10)
+    big(fake, 20)
+
+    status, out, err = run(capsys, "top", "--sort", "pss", "--max-rss", "100", "--root", str(fake))
+
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["1", "11", "13"]
+    assert err == "procstatus top: 2 processes above --max-rss 100 MiB not measured, left out\n"
+
+
+def test_top_max_rss_that_leaves_out_nothing_says_nothing(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(capsys, "top", "--sort", "uss", "--max-rss", "100", "--root", str(fake))
+
+    assert (status, err) == (0, "")
+    assert len(out.splitlines()) == 6
+
+
+def test_top_max_rss_is_said_in_the_header_of_each_listing(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big(fake, 10)
+
+    status, out, err = run(
+        capsys, "top", "--sort", "pss", "--max-rss", "100", "-i", "0.01", "-c", "2", "--root",
+        str(fake),
+    )  # fmt: skip
+
+    assert (status, err) == (0, "")
+    headers = [line for line in out.splitlines() if "sorted by" in line]
+    assert len(headers) == 2
+    for header in headers:
+        assert header.endswith(
+            "sorted by PSS (smaps_rollup), every 0.01 s;"
+            " 1 process above --max-rss 100 MiB not measured, left out"
+        )
+
+
+def test_top_max_rss_needs_a_rollup_sort(fake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "top", "--max-rss", "100", "--root", str(fake))
+
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "procstatus top: error: --max-rss needs --sort pss or --sort uss"
+        " (only they read smaps_rollup)"
+    )
+
+
 def test_top_without_pss_sort_reads_no_rollup(
     fake: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
