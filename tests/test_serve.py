@@ -329,6 +329,29 @@ def test_serve_user_is_a_uid_or_a_name(text: str, expected: object) -> None:
     assert cli_serve.build_parser().parse_args(["--user", text]).user == [expected]
 
 
+def test_serve_pss_max_rss_is_in_mebibytes_and_needs_pss() -> None:
+    options = cli_serve.build_parser().parse_args(["--pss", "--pss-max-rss", "100"])
+    assert (options.pss, options.pss_max_rss) == (True, 100)
+    result = run_serve("--pss-max-rss", "100")
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        "procstatus serve: error: --pss-max-rss needs --pss (it guards the smaps_rollup reads)\n"
+    )
+
+
+@requires_proc
+def test_serve_pss_exports_the_pss_of_a_selected_process() -> None:
+    name = unique_name("pspsssrv")
+    with (
+        spawn_peaked(name, MiB) as child,
+        serve_command("--pid", str(child.pid), "--pss", "--pss-max-rss", "1024") as served,
+    ):
+        text = http_get(served.url).body.decode("utf-8")
+        stop(served.process)
+    assert f'procstatus_group_rollup_processes{{name="{name}"}} 1.0' in text
+    assert f'procstatus_group_sum_proportional_memory_bytes{{name="{name}"}} ' in text
+
+
 def test_serve_refuses_a_uid_out_of_range() -> None:
     result = run_serve("--user", "4294967295")
     assert result.returncode == 2

@@ -20,6 +20,7 @@ from .common import (
     announce,
     explain,
     pid_arg,
+    positive_int,
     printable,
     root_arg,
 )
@@ -28,7 +29,11 @@ __all__ = ["build_parser", "main", "serve"]
 
 
 def main(args: list[str]) -> int:
-    return serve(build_parser().parse_args(args))
+    parser = build_parser()
+    options = parser.parse_args(args)
+    if options.pss_max_rss is not None and not options.pss:
+        parser.error("--pss-max-rss needs --pss (it guards the smaps_rollup reads)")
+    return serve(options)
 
 
 def port_arg(text: str) -> int:
@@ -54,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=f"{PROG} serve",
         description="Serve the memory of this machine's processes to Prometheus at /metrics"
         " (text format): peak RSS (VmHWM), RSS and its anon/file/shmem split, swap, virtual"
-        " size and its peak, threads and context switches, grouped by process name. Stops on"
+        " size and its peak, threads and context switches (and, with --pss, PSS and USS),"
+        " grouped by process name. Stops on"
         " SIGTERM or SIGINT (Ctrl-C) with exit status 0. Needs the prometheus extra"
         " (pip install 'procstatus[prometheus]'). See docs/prometheus.md.",
     )
@@ -113,6 +119,22 @@ def build_parser() -> argparse.ArgumentParser:
         " run); off by default",
     )
     parser.add_argument(
+        "--pss",
+        action="store_true",
+        help="also export PSS and USS from each selected process's smaps_rollup (a sum of PSS"
+        " over a group is what it really uses). Each read walks the process's page tables"
+        " under its mmap lock, about 10 ms per GiB of RSS: select, and see --pss-max-rss;"
+        " off by default",
+    )
+    parser.add_argument(
+        "--pss-max-rss",
+        metavar="MIB",
+        type=positive_int,
+        default=None,
+        help="with --pss: do not read smaps_rollup of processes whose RSS is above MIB"
+        " mebibytes (counted in procstatus_exporter_skipped_rollups_total)",
+    )
+    parser.add_argument(
         "--root",
         metavar="PATH",
         type=root_arg,
@@ -145,6 +167,8 @@ def serve(options: argparse.Namespace) -> int:
             pids=options.pid,
             per_process=options.per_process,
             reset_peaks=options.reset_peaks,
+            pss=options.pss,
+            pss_max_rss=None if options.pss_max_rss is None else options.pss_max_rss << 20,
         )
     except ValueError as error:  # an unknown user name, a uid out of range
         build_parser().print_usage(sys.stderr)
