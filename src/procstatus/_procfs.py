@@ -355,6 +355,11 @@ def root_str(root: object) -> str:
 
 _OCTAL_ESCAPE = re.compile(rb"\\([0-7]{3})")
 
+# mountinfo has one line of 100 to 200 bytes per mount (man 5 proc_pid_mountinfo):
+# 16 MiB is some 100000 mounts, far beyond a real machine's, and is read only on
+# the error path, for the hint.
+_MOUNTINFO_LIMIT = 16 << 20
+
 
 def _permission_hint(root: str) -> str:
     option = _hidepid_of(root)
@@ -370,10 +375,12 @@ def _hidepid_of(root: str) -> Optional[str]:
     """The hidepid= option of the procfs mounted at ``root``, from /proc/self/mountinfo."""
     try:
         with open("/proc/self/mountinfo", "rb") as file:
-            mountinfo = file.read()
+            mountinfo = file.read(_MOUNTINFO_LIMIT + 1)
         mount_point = os.fsencode(os.path.realpath(root))
     except (OSError, ValueError):
         return None
+    if len(mountinfo) > _MOUNTINFO_LIMIT:
+        return None  # only a hint: not worth reading on for
     return hidepid_option(mountinfo, mount_point)
 
 
