@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from typing import Any
 
-from helpers_files import PROJECT_DIR, REFERENCE, require
+from helpers_files import PROJECT_DIR, REFERENCE, load_script, require
 from procstatus import FIELDS, Memory, ProcStatus
 from procstatus._fields import BY_ATTRIBUTE, MEMORY_FIELDS
 from procstatus._model import _Field
@@ -75,11 +74,6 @@ def test_memory_fields_are_the_kb_rows_in_print_order() -> None:
 
 
 def test_docs_fields_page_is_generated_from_the_table() -> None:
-    script = require(PROJECT_DIR / "scripts" / "fields_doc.py")
-    spec = importlib.util.spec_from_file_location("fields_doc", script)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("fields_doc")
     page = require(PROJECT_DIR / "docs" / "fields.md").read_text(encoding="utf-8")
     assert page == module.render(), "docs/fields.md is stale: run python scripts/fields_doc.py"
