@@ -1,10 +1,11 @@
-"""What the scripts that generate a docs page from a table share.
+"""What the scripts that generate a file from a field table share.
 
-scripts/fields_doc.py (docs/fields.md from ``procstatus.FIELDS``) and
+scripts/fields_doc.py (docs/fields.md from ``procstatus.FIELDS``),
 scripts/rollup_fields_doc.py (docs/rollup-fields.md from
-``procstatus.ROLLUP_FIELDS``) each render their page; this module writes it,
-or with ``--check`` says whether the page in the tree is the one the table
-gives (the tests run the check, so page and table cannot drift apart).
+``procstatus.ROLLUP_FIELDS``) and scripts/field_types.py (the typed blocks of
+src/procstatus/_model.py) each render their file; this module writes it, or
+with ``--check`` says whether the file in the tree is the one the table gives
+(the tests run the check, so file and table cannot drift apart).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""scripts/_generated.py: what the generators of docs/fields.md and docs/rollup-fields.md
-share: writing the page, or checking that it is the one the table gives."""
+"""scripts/_generated.py: what the generators of docs/fields.md, docs/rollup-fields.md and
+_model.py's typed blocks share: writing the file, or checking that the table gives it."""
 
 from __future__ import annotations
 
@@ -43,6 +43,6 @@ def test_a_cell_stays_one_cell() -> None:
     assert generated.cell("a | b\nc") == "a \\| b c"
 
 
-@pytest.mark.parametrize("script", ["fields_doc", "rollup_fields_doc"])
-def test_both_generators_check_their_page(script: str) -> None:
+@pytest.mark.parametrize("script", ["fields_doc", "rollup_fields_doc", "field_types"])
+def test_every_generator_checks_its_file(script: str) -> None:
     assert load_script(script).main(["--check"]) == 0
