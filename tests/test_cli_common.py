@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from helpers_cli import procstatus_cmd
-from procstatus._cli.common import OutputError, guarded_streams, printable, report
+from procstatus._cli.common import OutputError, announce, guarded_streams, printable, report
 
 
 @pytest.mark.parametrize(
@@ -114,6 +114,27 @@ def test_a_stdout_closed_at_start_fails_on_write_only(monkeypatch: pytest.Monkey
             print("data")
     assert caught.value.error.errno == errno.EBADF
     assert sys.stdout is None  # put back
+
+
+def test_announce_prints_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    with guarded_streams():
+        announce("serving there", "procstatus serve")
+    assert capsys.readouterr() == ("procstatus serve: serving there\n", "")
+
+
+def test_announce_says_it_on_stderr_when_stdout_is_closed_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdout", None)
+    with guarded_streams():
+        announce("serving there", "procstatus serve")
+        sys.stdout.flush()  # what main() does at the end: the failure was dealt with
+        with pytest.raises(OutputError):
+            print("the command's own output still fails")
+    assert capsys.readouterr().err == (
+        "procstatus serve: serving there"
+        " (not written to standard output: it was closed when procstatus started)\n"
+    )
 
 
 def test_a_stderr_closed_at_start_is_silent(
