@@ -429,14 +429,30 @@ def test_json_and_human_output() -> None:
     ("result", "text"),
     [
         (
-            procstatus.RunResult(("python3", "-c", "x = 1"), 10, 108_421_120, 1.23456, 0),
+            procstatus.RunResult(
+                argv=("python3", "-c", "x = 1"),
+                pid=10,
+                peak_rss=108_421_120,
+                peak_pid=10,
+                wall_s=1.23456,
+                exit_code=0,
+            ),
             "command:   python3 -c 'x = 1'\n"
             "peak RSS:  103.4 MiB (108421120 bytes)\n"
             "wall time: 1.235 s\n"
             "exit:      0",
         ),
         (
-            procstatus.RunResult(("big",), 11, 512, 0.5, 137, 9, peak_exact=False),
+            procstatus.RunResult(
+                argv=("big",),
+                pid=11,
+                peak_rss=512,
+                peak_pid=11,
+                wall_s=0.5,
+                exit_code=137,
+                signal=9,
+                peak_exact=False,
+            ),
             "command:   big\n"
             "peak RSS:  512 B (512 bytes) (sampled: the main thread ended first)\n"
             "wall time: 0.500 s\n"
