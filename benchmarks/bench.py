@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import mmap
 import os
 import platform
 import statistics
@@ -45,6 +46,95 @@ class Target(NamedTuple):
     limit: float
 
 
+# ---- shared memory (issue 12): read_rollup against psutil, and its cost per GiB ------------
+
+ROLLUP_TARGETS = [
+    Target(
+        "read_rollup vs psutil memory_full_info",
+        "read_rollup",
+        "psutil memory_full_info",
+        0.8,
+    ),
+]
+
+#: The child of the cost-per-GiB measurement: maps and touches SIZE bytes of private
+#: anonymous memory, reports, then waits on stdin.
+_TOUCH = """
+import mmap, sys
+size = int(sys.argv[1])
+region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+page = b"\\x01" * mmap.PAGESIZE
+for offset in range(0, size, mmap.PAGESIZE):
+    region[offset : offset + mmap.PAGESIZE] = page
+sys.stdout.write("ready\\n")
+sys.stdout.flush()
+sys.stdin.read()
+"""
+
+
+def rollup_jobs(psutil: Optional[ModuleType], small_pid: int) -> list[Job]:
+    """read_rollup and psutil's memory_full_info() on the same processes.
+
+    The target compares them on a small idle process (``small_pid``, a sleep),
+    where what the libraries add shows; on this interpreter (about 30 MiB of
+    RSS) the kernel's page-table walk, the same for both, takes most of the time.
+    """
+    pid = os.getpid()
+    jobs = [
+        Job("read_rollup", lambda: procstatus.read_rollup(small_pid)),
+        Job("read_rollup, this process", lambda: procstatus.read_rollup(pid)),
+    ]
+    if psutil is not None:
+        jobs += [
+            Job("psutil memory_full_info", psutil.Process(small_pid).memory_full_info),
+            Job("psutil memory_full_info, this process", psutil.Process(pid).memory_full_info),
+        ]
+    return jobs
+
+
+def rollup_cost_per_gib(size: int, rounds: int) -> tuple[float, float, float]:
+    """Seconds per GiB of RSS that read_rollup costs, from two children (median times).
+
+    One child has ``size`` bytes touched, the other only an interpreter; the
+    difference of their read times over the difference of their RSS is the cost
+    of the page-table walk per GiB. Returns (per GiB, small child, large child).
+    """
+    children = [_touching_child(mmap.PAGESIZE), _touching_child(size)]
+    try:
+        pids = [child.pid for child in children]
+        samples: list[list[float]] = [[], []]
+        for _ in range(rounds):
+            for index, pid in enumerate(pids):  # interleaved
+                start = time.perf_counter()
+                procstatus.read_rollup(pid)
+                samples[index].append(time.perf_counter() - start)
+        small, large = (statistics.median(values) for values in samples)
+        rss = [_rss(procstatus.read_rollup(pid)) for pid in pids]
+        gib = (rss[1] - rss[0]) / 2**30
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    return (large - small) / gib, small, large
+
+
+def _rss(rollup: Optional[procstatus.Rollup]) -> int:
+    return 0 if rollup is None or rollup.rss is None else rollup.rss
+
+
+def _touching_child(size: int) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TOUCH, str(size)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    if child.stdout.readline() != "ready\n":
+        raise RuntimeError(f"the {size}-byte child failed: {child.wait()}")
+    return child
+
+
 TARGETS = [
     Target("read_pid vs psutil oneshot", "read_pid", "psutil oneshot", 0.5),
     Target("read_pid vs raw read", "read_pid", "raw read", 3.0),
@@ -52,6 +142,7 @@ TARGETS = [
     Target("iter_processes vs psutil process_iter", "iter_processes", "psutil process_iter", 0.5),
     Target("import procstatus vs import attrs", "import procstatus", "import attrs", 1.3),
     Target("parse_status 10x text vs 1x", "parse_status 10x", "parse_status typical", 11.0),
+    *ROLLUP_TARGETS,
 ]
 
 
@@ -206,9 +297,9 @@ def show(seconds: float) -> str:
 
 def render(medians: dict[str, float], psutil: Optional[ModuleType]) -> tuple[str, bool]:
     floor = medians["raw read"]
-    lines = [f"{'job':34} {'median':>12} {'x raw read':>11}", "-" * 59]
+    lines = [f"{'job':38} {'median':>12} {'x raw read':>11}", "-" * 63]
     for name, seconds in medians.items():
-        lines.append(f"{name:34} {show(seconds)} {seconds / floor:10.2f}x")
+        lines.append(f"{name:38} {show(seconds)} {seconds / floor:10.2f}x")
     lines += ["", f"{'target':40} {'ratio':>7} {'limit':>7}  result", "-" * 66]
     all_met = True
     for target in TARGETS:
@@ -250,6 +341,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     psutil = load_psutil()
     jobs = local_jobs() + (psutil_jobs(psutil) if psutil is not None else [])
+    sleeper = subprocess.Popen(["sleep", "3600"])  # the small idle process of rollup_jobs
+    jobs += rollup_jobs(psutil, sleeper.pid)
     for job in jobs:
         job.run()  # warm up: parse_status and parse_memory learn the shapes of this machine
         job.run()
@@ -261,6 +354,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     medians.update(time_imports(import_runs))
     table, all_met = render(medians, psutil)
     print(table)
+    size = (256 if args.quick else 1024) << 20
+    per_gib, small, large = rollup_cost_per_gib(size, 5 if args.quick else 21)
+    print(
+        f"\nread_rollup cost per GiB of RSS: {per_gib * 1e3:.2f} ms"
+        f" (child with {size >> 20} MiB touched: {show(large)}, idle child: {show(small)})"
+    )
+    sleeper.kill()
+    sleeper.wait()
     print("\nevery target met" if all_met else "\nsome targets missed")
     return 0
 

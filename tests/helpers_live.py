@@ -2,7 +2,7 @@
 that rename themselves, zombies, stopped processes, a raw reader that does not
 use procstatus, and uid 65534 runs over world-readable temporary trees.
 
-Used by tests/test_read_live.py, tests/test_read.py, tests/test_cli.py,
+Used by tests/test_read_live.py, tests/test_read.py, tests/test_cli_*.py,
 tests/test_peak.py and scripts/capture_fixtures.py. Everything here reads /proc
 directly, so it can check the library against an independent source.
 """
@@ -25,12 +25,15 @@ from typing import Any
 import attrs
 import pytest
 
+import procstatus
+
 __all__ = [
     "COMM_MAX",
     "HAVE_PROC",
     "NOBODY_ENV",
     "SYSTEM_PYTHON",
     "Child",
+    "SharedTree",
     "as_nobody",
     "kb_field",
     "raw_field",
@@ -38,6 +41,7 @@ __all__ = [
     "requires_proc",
     "run_as_nobody",
     "set_comm",
+    "shared_region_tree",
     "spawn_renamed",
     "spawn_zombie",
     "wait_for_state",
@@ -52,12 +56,13 @@ requires_proc = pytest.mark.skipif(
 
 # Permission tests read as another user, because root ignores file modes. Only the
 # system python is reachable by uid 65534 (pyenv lives in root's home); it gets the
-# source tree and the attrs this interpreter uses (pure Python, so any version's
-# copy serves) on its path. Callers skip when that user cannot import them.
+# procstatus under test (the source tree, or an installed wheel's site-packages)
+# and the attrs this interpreter uses (pure Python, so any version's copy serves)
+# on its path. Callers skip when that user cannot import them.
 SYSTEM_PYTHON = "/usr/bin/python3"
 NOBODY = 65534
 _SETPRIV = shutil.which("setpriv")
-_SOURCE = Path(__file__).resolve().parents[1] / "src"
+_SOURCE = Path(procstatus.__file__).resolve().parents[1]
 _ATTRS_HOME = Path(attrs.__file__).resolve().parents[1]
 NOBODY_ENV = {"PYTHONPATH": f"{_SOURCE}{os.pathsep}{_ATTRS_HOME}", "PATH": "/usr/bin:/bin"}
 
@@ -268,3 +273,79 @@ def _wait_until_all_threads_sleep(pid: int, timeout: float = 10.0) -> None:
             raise TimeoutError(f"the threads of process {pid} did not all go to sleep")
         previous = current
         time.sleep(0.005)
+
+
+# A tree of processes sharing one region (tests/test_read_rollup_live.py, test_tree.py).
+# The parent maps an anonymous MAP_SHARED region, writes every page of it, then
+# forks children that each read every page (mapping it too), report, and wait
+# on stdin like the parent; every process of the tree exits when stdin closes.
+_SHARED_TREE = """
+import mmap, os, sys
+size, children = int(sys.argv[1]), int(sys.argv[2])
+region = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+chunk = b"\\x01" * (1 << 20)
+for offset in range(0, size, len(chunk)):
+    region[offset:offset + len(chunk)] = chunk[: size - offset]
+pids = []
+for _ in range(children):
+    ready, done = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(ready)
+        pages = range(0, size, mmap.PAGESIZE)
+        assert sum(region[offset] for offset in pages) == len(pages)
+        os.write(done, b"x")
+        os.read(0, 1)
+        os._exit(0)
+    os.close(done)
+    assert os.read(ready, 1) == b"x"
+    os.close(ready)
+    pids.append(pid)
+sys.stdout.write(" ".join(map(str, pids)) + "\\n")
+sys.stdout.flush()
+os.read(0, 1)
+for pid in pids:
+    os.waitpid(pid, 0)
+"""
+
+
+@attrs.frozen
+class SharedTree:
+    """A running tree from :func:`shared_region_tree`: the parent and its children."""
+
+    pid: int
+    children: tuple[int, ...]
+    size: int
+
+
+@contextlib.contextmanager
+def shared_region_tree(size: int, children: int = 4) -> Iterator[SharedTree]:
+    """A python parent and ``children`` forked children that all map one ``size``-byte
+    MAP_SHARED anonymous region, every page resident in each; idle until the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SHARED_TREE, str(size), str(children)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the shared-region tree exited with {process.wait()}")
+        pids = tuple(int(word) for word in line.split())
+        for pid in (process.pid, *pids):
+            wait_for_state(pid, b"S")
+        yield SharedTree(pid=process.pid, children=pids, size=size)
+    finally:
+        _end_tree(process)
+
+
+def _end_tree(process: subprocess.Popen[bytes]) -> None:
+    # Closing stdin ends the parent and every child (they all wait reading it).
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            stream.close()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        _finish(process)

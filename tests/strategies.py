@@ -16,13 +16,8 @@ from typing import Any, NamedTuple, Optional
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from procstatus import FIELDS, Ids, SigQ, TaskState
-
-#: Read-only material beside the repository (CI has it too): the corpus, the reference.
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
-
-#: The real captures.
-CORPUS_DIR = SHARED_DIR / "corpus" / "status"
+from helpers_files import CORPUS_DIR, SHARED_DIR  # noqa: F401 - SHARED_DIR: for old importers
+from procstatus import FIELDS, ROLLUP_FIELDS, Ids, SigQ, TaskState
 
 # Moderate example counts: the whole suite runs on every interpreter of a slow machine.
 #: For properties of generated texts that each example checks thoroughly.
@@ -346,4 +341,72 @@ CORPUS: list[bytes] = corpus_texts()
 #: Texts to damage: the real captures when they are beside the repo, else generated ones.
 DAMAGE_BASES: st.SearchStrategy[bytes] = (
     st.sampled_from(CORPUS) if CORPUS else kernel_statuses().map(lambda made: made.text)
+)
+
+
+# smaps_rollup texts (tests/test_rollup_properties.py, tests/test_rollup_corpus.py).
+
+#: Real rollup texts: captured here by scripts/capture_rollups.py and quoted from reports.
+ROLLUP_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rollup"
+
+
+def rollup_fixtures() -> list[Path]:
+    """Every real rollup text (``*.rollup``) in tests/fixtures/rollup, sorted."""
+    return sorted(ROLLUP_FIXTURES.glob("*.rollup"))
+
+
+#: Every release where smaps_rollup gained a line (4.14 is the file's first).
+ROLLUP_RELEASES: tuple[Version, ...] = tuple(
+    sorted({version(spec.since) for spec in ROLLUP_FIELDS.values()})
+)
+
+
+class GeneratedRollup(NamedTuple):
+    """A rollup text written the way the kernel does, and the values it was written from."""
+
+    text: bytes
+    #: Values in bytes by attribute, for every line written.
+    expected: dict[str, int]
+    header: Optional[str]
+    unknown: tuple[tuple[str, str], ...]
+
+
+def rollup_line(name: str, kb: int) -> str:
+    """One line as __show_smap() (fs/proc/task_mmu.c) prints it: key padded to 16, 8 digits."""
+    if name == "Private_Hugetlb":
+        return f"Private_Hugetlb: {kb:7d} kB"  # seq_put_decimal_ull_width(..., 7)
+    return f"{name + ':':<16}{kb:8d} kB"
+
+
+@st.composite
+def kernel_rollups(draw: st.DrawFn) -> GeneratedRollup:
+    """A smaps_rollup text of some release since 4.14, maybe with a vendor line."""
+    release = draw(st.sampled_from(ROLLUP_RELEASES))
+    expected: dict[str, int] = {}
+    lines: list[str] = []
+    header: Optional[str] = None
+    if draw(st.booleans()):
+        start = draw(st.integers(0x400000, 2**47))
+        end = draw(st.integers(start, 2**47))
+        header = f"{start:08x}-{end:08x} ---p 00000000 00:00 0{' ' * 26}[rollup]"
+        lines.append(header)
+    for name, spec in ROLLUP_FIELDS.items():
+        if version(spec.since) > release:
+            continue
+        kb = draw(st.one_of(st.integers(0, 99_999_999), st.integers(0, 2**54)))
+        lines.append(rollup_line(name, kb))
+        expected[spec.attribute] = kb * 1024
+    unknown: tuple[tuple[str, str], ...] = ()
+    if draw(st.booleans()):  # Android kernels print Writeback (google/perfetto issue #258)
+        at = draw(st.integers(1 if header else 0, len(lines)))
+        kb = draw(st.integers(0, 2**20))
+        lines.insert(at, rollup_line("Writeback", kb))
+        unknown = (("Writeback", f"{kb} kB"),)
+    return GeneratedRollup(("\n".join(lines) + "\n").encode(), expected, header, unknown)
+
+
+#: Rollup texts to damage: the real ones, and generated ones.
+ROLLUP_DAMAGE_BASES: st.SearchStrategy[bytes] = st.one_of(
+    st.sampled_from([path.read_bytes() for path in rollup_fixtures()]),
+    kernel_rollups().map(lambda made: made.text),
 )

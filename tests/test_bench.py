@@ -10,13 +10,13 @@ import importlib.util
 import re
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks" / "bench.py"
+from helpers_files import PROJECT_DIR, require
+
+BENCH = PROJECT_DIR / "benchmarks" / "bench.py"
 
 HAVE_PSUTIL = importlib.util.find_spec("psutil") is not None
 
@@ -33,6 +33,7 @@ def load_bench(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_quick_benchmark_runs_and_prints_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    require(BENCH)
     done = subprocess.run(
         [sys.executable, str(BENCH), "--quick"],
         capture_output=True,

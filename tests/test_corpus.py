@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from helpers_files import CORPUS_DIR, require
 from procstatus import (
     FIELDS,
     Ids,
@@ -27,10 +28,8 @@ from procstatus import (
     parse_memory,
     parse_status,
 )
-from strategies import CORPUS_DIR
 
-if not CORPUS_DIR.is_dir():
-    pytest.skip(f"no status corpus at {CORPUS_DIR}", allow_module_level=True)
+require(CORPUS_DIR, module_level=True)
 
 FILES = sorted(CORPUS_DIR.glob("*.txt"))
 assert len(FILES) == 60, f"expected the 60 corpus files, found {len(FILES)} in {CORPUS_DIR}"

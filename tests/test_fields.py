@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
 from typing import Any
 
-import pytest
-
+from helpers_files import PROJECT_DIR, REFERENCE, require
 from procstatus import FIELDS, Memory, ProcStatus
 from procstatus._fields import BY_ATTRIBUTE, MEMORY_FIELDS
 from procstatus._model import _Field
-from strategies import SHARED_DIR
-
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = SHARED_DIR / "reference" / "status_fields.json"
 
 # The reference names the s390 line without the space the kernel prints before
 # its colon ("User PSW : ..."); the table keys by the exact text before ':'.
@@ -39,9 +33,7 @@ KINDS = {
 
 
 def _reference() -> list[dict[str, Any]]:
-    if not REFERENCE.exists():
-        pytest.skip(f"the shared reference is not beside this checkout ({REFERENCE})")
-    rows: list[dict[str, Any]] = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    rows: list[dict[str, Any]] = json.loads(require(REFERENCE).read_text(encoding="utf-8"))
     return rows
 
 
@@ -83,10 +75,11 @@ def test_memory_fields_are_the_kb_rows_in_print_order() -> None:
 
 
 def test_docs_fields_page_is_generated_from_the_table() -> None:
-    spec = importlib.util.spec_from_file_location("fields_doc", ROOT / "scripts" / "fields_doc.py")
+    script = require(PROJECT_DIR / "scripts" / "fields_doc.py")
+    spec = importlib.util.spec_from_file_location("fields_doc", script)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    page = (ROOT / "docs" / "fields.md").read_text(encoding="utf-8")
+    page = require(PROJECT_DIR / "docs" / "fields.md").read_text(encoding="utf-8")
     assert page == module.render(), "docs/fields.md is stale: run python scripts/fields_doc.py"

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers_files import CORPUS_DIR, require
 from procstatus import FIELDS, Memory, StatusParseError, _kinds, _parse, parse_memory, parse_status
 from procstatus._fields import MEMORY_FIELDS
 from strategies import CORPUS, DAMAGE_BASES, SOME, Generated, kernel_statuses, mutated
@@ -108,8 +109,8 @@ def test_fast_layouts_take_the_kernel_layout(kind: _kinds.Kind, printed: str, ta
     assert (re.fullmatch(kind.fast, printed) is not None) is taken
 
 
-@pytest.mark.skipif(not CORPUS, reason="the corpus is not beside the repo")
 def test_corpus_fast_path_agrees_with_the_exact_path() -> None:
+    require(CORPUS_DIR)
     taken = 0
     for data in CORPUS:
         text = text_of(data)
@@ -123,8 +124,8 @@ def test_corpus_fast_path_agrees_with_the_exact_path() -> None:
     assert taken >= len(CORPUS) // 2
 
 
-@pytest.mark.skipif(not CORPUS, reason="the corpus is not beside the repo")
 def test_corpus_through_the_public_functions_is_the_exact_result() -> None:
+    require(CORPUS_DIR)
     for _ in range(3):  # the second sighting of a shape makes its template; the third uses it
         for data in CORPUS:
             text = text_of(data)

@@ -5,7 +5,9 @@ Big allocations happen in child Pythons, so this test process stays small.
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import inspect
 import json
 import mmap
 import os
@@ -13,7 +15,7 @@ import subprocess
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 from typing import Optional
 
@@ -211,6 +213,132 @@ def test_decorator_measures_every_call() -> None:
     ]  # the second call does not see the first call's peak
     assert window.peak_rss == seen[1].peak_rss  # the decorator shows the latest call
     assert allocate.__name__ == "allocate"
+
+
+def test_decorated_coroutine_is_measured_while_awaited() -> None:
+    seen: list[procstatus.PeakWindow] = []
+
+    @procstatus.track_peak(seen.append)
+    async def allocate(size: int) -> int:
+        await asyncio.sleep(0)
+        return hold_resident(size)
+
+    coroutine = allocate(24 * MiB)
+    assert seen == []  # nothing ran yet: the window opens when the body starts
+    assert asyncio.run(coroutine) == 24 * MiB
+    assert len(seen) == 1
+    assert abs(seen[0].peak_increase - 24 * MiB) < SLACK
+    assert inspect.iscoroutinefunction(allocate)
+    assert allocate.__name__ == "allocate"
+
+
+def test_decorated_generator_is_measured_while_iterated() -> None:
+    seen: list[procstatus.PeakWindow] = []
+
+    @procstatus.track_peak(seen.append)
+    def chunks(sizes: list[int]) -> Iterator[int]:
+        for size in sizes:
+            received = yield hold_resident(size)
+            assert received is None
+        return None
+
+    iterator = chunks([8 * MiB, 24 * MiB])
+    assert seen == []
+    assert list(iterator) == [8 * MiB, 24 * MiB]
+    assert len(seen) == 1  # one window for the whole iteration, closed at its end
+    assert abs(seen[0].peak_increase - 24 * MiB) < SLACK
+    assert inspect.isgeneratorfunction(chunks)
+
+
+def test_decorated_generator_passes_send_throw_and_close_through() -> None:
+    seen: list[procstatus.PeakWindow] = []
+    events: list[str] = []
+
+    @procstatus.track_peak(seen.append)
+    def echo() -> Generator[str, str, None]:
+        received = "start"
+        try:
+            while True:
+                try:
+                    received = yield received.upper()
+                except KeyError:
+                    received = "thrown"
+        finally:
+            events.append("closed")
+
+    generator = echo()
+    assert next(generator) == "START"
+    assert generator.send("hello") == "HELLO"
+    assert generator.throw(KeyError("x")) == "THROWN"
+    assert seen == []  # still open: the body is still running
+    generator.close()
+    assert events == ["closed"]
+    assert len(seen) == 1  # closed early: the window closes with it
+
+
+def test_decorated_async_generator_is_measured_while_iterated() -> None:
+    seen: list[procstatus.PeakWindow] = []
+
+    @procstatus.track_peak(seen.append)
+    async def chunks(sizes: list[int]) -> AsyncIterator[int]:
+        for size in sizes:
+            await asyncio.sleep(0)
+            yield hold_resident(size)
+
+    async def consume() -> list[int]:
+        return [size async for size in chunks([24 * MiB, 8 * MiB])]
+
+    assert asyncio.run(consume()) == [24 * MiB, 8 * MiB]
+    assert len(seen) == 1
+    assert abs(seen[0].peak_increase - 24 * MiB) < SLACK
+    assert inspect.isasyncgenfunction(chunks)
+
+
+def test_decorated_async_generator_passes_asend_athrow_and_aclose_through() -> None:
+    seen: list[procstatus.PeakWindow] = []
+    events: list[str] = []
+
+    @procstatus.track_peak(seen.append)
+    async def echo() -> AsyncGenerator[str, str]:
+        received = "start"
+        try:
+            while True:
+                try:
+                    received = yield received.upper()
+                except KeyError:
+                    received = "thrown"
+        finally:
+            events.append("closed")
+
+    async def drive() -> list[str]:
+        generator = echo()
+        answers = [
+            await generator.__anext__(),
+            await generator.asend("hello"),
+            await generator.athrow(KeyError("x")),
+        ]
+        assert seen == []
+        await generator.aclose()
+        return answers
+
+    assert asyncio.run(drive()) == ["START", "HELLO", "THROWN"]
+    assert events == ["closed"]
+    assert len(seen) == 1
+
+
+def test_a_decorated_coroutine_that_raises_closes_its_window() -> None:
+    seen: list[procstatus.PeakWindow] = []
+
+    @procstatus.track_peak(seen.append)
+    async def fail() -> None:
+        hold_resident(8 * MiB)
+        raise LookupError("in the body")
+
+    with pytest.raises(LookupError, match="in the body"):
+        asyncio.run(fail())
+    assert len(seen) == 1
+    assert seen[0].peak_increase > 8 * MiB - SLACK
+    assert _peak._open == []
 
 
 def test_figures_are_not_known_before_the_window_closes() -> None:

@@ -27,7 +27,6 @@ from procstatus import (
     read_task,
     thread_ids,
 )
-from procstatus._procfs import hidepid_option as _hidepid_option
 from procstatus._read import ScanError
 
 # A user process as Linux 6.x prints it (values made up for these tests).
@@ -499,48 +498,3 @@ def test_file_only_its_owner_may_read() -> None:
         "filename": f"{where}/100/status",
         "permission": True,
     }
-
-
-# ---- the hidepid hint: reading mount options -----------------------------------------
-
-MOUNTINFO = b"""\
-22 27 0:21 / /proc rw,relatime - proc proc rw
-23 27 0:22 / /sys rw,nosuid shared:7 - sysfs sysfs rw
-40 27 0:40 / /host/proc rw,relatime shared:9 master:2 - proc proc rw,hidepid=invisible,gid=4
-41 27 0:41 / /old/proc rw - proc proc rw,hidepid=2
-42 27 0:42 / /my\\040proc rw - proc proc rw,hidepid=noaccess
-43 27 0:43 / /shadowed rw - proc proc rw,hidepid=ptraceable
-44 27 0:44 / /shadowed rw - tmpfs tmpfs rw
-45 27 0:45 / /not-proc rw - tmpfs tmpfs rw,hidepid=2
-46 27 0:46 / /zero rw - proc proc rw,hidepid=0
-47 27 0:47 / /truncated rw
-"""
-
-
-@pytest.mark.parametrize(
-    ("mount_point", "expected"),
-    [
-        (b"/proc", None),
-        (b"/host/proc", "invisible"),
-        (b"/old/proc", "2"),
-        (b"/my proc", "noaccess"),
-        (b"/shadowed", None),
-        (b"/not-proc", None),
-        (b"/zero", None),
-        (b"/truncated", None),
-        (b"/nowhere", None),
-    ],
-    ids=[
-        "no-hidepid",
-        "named-value",
-        "numeric-value",
-        "escaped-space",
-        "shadowed-by-later-mount",
-        "not-procfs",
-        "hidepid-off",
-        "malformed-line",
-        "not-mounted",
-    ],
-)
-def test_hidepid_option_from_mountinfo(mount_point: bytes, expected: Optional[str]) -> None:
-    assert _hidepid_option(MOUNTINFO, mount_point) == expected

@@ -16,6 +16,8 @@ __all__ = [
     "ProcfsFileError",
     "ProcfsNotFoundError",
     "ProcfsPermissionError",
+    "RollupParseError",
+    "RssLimitExceededError",
     "StatusParseError",
 ]
 
@@ -27,6 +29,20 @@ class Error(Exception):
     ``ProcessLookupError``, ``PermissionError``, ``OSError``...), so both
     ``except procstatus.Error`` and ``except ProcessLookupError`` catch it.
     """
+
+
+def _parse_message(reason: str, line: int, field: Optional[str], text: str) -> str:
+    """``line 3 (VmRSS): <reason>: '<text>'``, safe to print.
+
+    The key and the line come from the text, which anyone may have written: both
+    are shown as repr() shows them when they hold a control character, so that
+    printing the message cannot send an escape sequence to a terminal.
+    """
+    if field is None:
+        where = f"line {line}"
+    else:
+        where = f"line {line} ({field if field.isprintable() else repr(field)})"
+    return f"{where}: {reason}: {text!r}"
 
 
 class StatusParseError(ValueError, Error):
@@ -42,8 +58,7 @@ class StatusParseError(ValueError, Error):
         self.line = line
         self.field = field
         self.text = text
-        where = f"line {line}" if field is None else f"line {line} ({field})"
-        super().__init__(f"{where}: {reason}: {text!r}")
+        super().__init__(_parse_message(reason, line, field, text))
 
     def __reduce__(self) -> tuple[object, ...]:  # keep it picklable with keyword arguments
         return (_rebuild_parse_error, (self.reason, self.line, self.field, self.text))
@@ -63,6 +78,11 @@ class ProcessNotFoundError(ProcessLookupError, Error):
         self.tid = tid
         what = f"process {pid}" if tid is None else f"thread {tid} of process {pid}"
         super().__init__(f"no such process: {what}" if tid is None else f"no such thread: {what}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # OSError pickles its args (the message) and calls the class with them,
+        # which would take the message for the pid (multiprocessing, for one).
+        return (type(self), (self.pid, self.tid))
 
 
 class ProcfsPermissionError(PermissionError, Error):
@@ -92,3 +112,50 @@ class PeakTraceError(OSError, Error):
     ``errno`` is EPERM when tracing is not permitted: Yama ptrace_scope 3, a
     seccomp filter, or procstatus itself running under a tracer.
     """
+
+
+class RollupParseError(ValueError, Error):
+    """A smaps_rollup text that is not what any kernel writes.
+
+    The sibling of :class:`StatusParseError`, with the same attributes:
+    ``line`` (1-based), ``field`` (the kernel name of the line, ``None`` when
+    the line has no key), ``text`` (the line as read) and ``reason``.
+    """
+
+    def __init__(self, reason: str, *, line: int, field: Optional[str], text: str) -> None:
+        self.reason = reason
+        self.line = line
+        self.field = field
+        self.text = text
+        super().__init__(_parse_message(reason, line, field, text))
+
+    def __reduce__(self) -> tuple[object, ...]:  # picklable with keyword arguments
+        return (_rebuild_rollup_error, (self.reason, self.line, self.field, self.text))
+
+
+def _rebuild_rollup_error(
+    reason: str, line: int, field: Optional[str], text: str
+) -> RollupParseError:
+    return RollupParseError(reason, line=line, field=field, text=text)
+
+
+class RssLimitExceededError(Error):
+    """A process was not measured because its RSS is above the ``max_rss`` it was given.
+
+    Reading smaps_rollup walks the page tables of the whole address space under
+    the process's mmap lock (fs/proc/task_mmu.c show_smaps_rollup()), which costs
+    time in proportion to its RSS (docs/shared-memory.md); ``max_rss`` lets a
+    sweep skip the large ones. ``pid``, ``rss`` (VmRSS from its status, bytes)
+    and ``max_rss`` say which, and why.
+    """
+
+    def __init__(self, pid: int, rss: int, max_rss: int) -> None:
+        self.pid = pid
+        self.rss = rss
+        self.max_rss = max_rss
+        super().__init__(
+            f"process {pid} skipped: its RSS ({rss} bytes) is above max_rss ({max_rss} bytes)"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (RssLimitExceededError, (self.pid, self.rss, self.max_rss))

@@ -8,13 +8,15 @@ becomes a measuring tool: reset, run something, read VmHWM again.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
+import inspect
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from types import TracebackType
-from typing import Optional, TypeVar, Union
+from typing import Any, Optional, TypeVar, Union
 
 from ._errors import (
     PeakResetUnavailableError,
@@ -240,20 +242,82 @@ class PeakWindow:
             self._callback(self)
 
     def __call__(self, func: _F) -> _F:
-        @functools.wraps(func)
-        def wrapper(*args: object, **kwargs: object) -> object:
-            window = PeakWindow(self._callback)
-            try:
-                with window:
-                    return func(*args, **kwargs)
-            finally:
-                if window._rss_after is not None:
-                    with _lock:
-                        self._rss_before = window._rss_before
-                        self._rss_after = window._rss_after
-                        self._peak = window._peak
+        # Strategy: the window must cover the body, which for a coroutine or a
+        # generator function does not run in the call that creates it: an
+        # ``async def`` runs when awaited, a generator as it is iterated. So each
+        # kind gets a wrapper of the same kind, whose window opens when the body
+        # starts and closes when it returns, raises or is closed. A plain
+        # function's window is the call itself.
+        if inspect.iscoroutinefunction(func):
+            wrapper: Callable[..., object] = self._wrap_coroutine(func)
+        elif inspect.isasyncgenfunction(func):
+            wrapper = self._wrap_async_generator(func)
+        elif inspect.isgeneratorfunction(func):
+            wrapper = self._wrap_generator(func)
+        else:
+            wrapper = self._wrap_function(func)
+        return functools.wraps(func)(wrapper)  # type: ignore[return-value]
 
-        return wrapper  # type: ignore[return-value]
+    def _wrap_function(self, func: Callable[..., object]) -> Callable[..., object]:
+        def wrapper(*args: object, **kwargs: object) -> object:
+            with self._call_window():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    def _wrap_coroutine(self, func: Callable[..., Any]) -> Callable[..., object]:
+        async def wrapper(*args: object, **kwargs: object) -> object:
+            with self._call_window():
+                return await func(*args, **kwargs)
+
+        return wrapper
+
+    def _wrap_generator(self, func: Callable[..., Any]) -> Callable[..., object]:
+        def wrapper(*args: object, **kwargs: object) -> Generator[object, object, object]:
+            # Nothing runs until the first next(), as with the generator itself;
+            # yield from passes send(), throw() and close() through.
+            with self._call_window():
+                return (yield from func(*args, **kwargs))
+
+        return wrapper
+
+    def _wrap_async_generator(self, func: Callable[..., Any]) -> Callable[..., object]:
+        async def wrapper(*args: object, **kwargs: object) -> AsyncGenerator[object, object]:
+            # An async generator has no "yield from": asend(), athrow() and
+            # aclose() are passed through by hand.
+            with self._call_window():
+                inner: AsyncGenerator[object, object] = func(*args, **kwargs)
+                try:
+                    value = await inner.__anext__()
+                    while True:
+                        try:
+                            sent = yield value
+                        except GeneratorExit:
+                            raise  # the finally below closes the inner generator
+                        except BaseException as error:  # thrown in by athrow(): pass it on
+                            value = await inner.athrow(error)
+                        else:
+                            value = await inner.asend(sent)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    await inner.aclose()
+
+        return wrapper
+
+    @contextlib.contextmanager
+    def _call_window(self) -> Iterator[PeakWindow]:
+        """A fresh window for one call; this object shows its figures once it closes."""
+        window = PeakWindow(self._callback)
+        try:
+            with window:
+                yield window
+        finally:
+            if window._rss_after is not None:
+                with _lock:
+                    self._rss_before = window._rss_before
+                    self._rss_after = window._rss_after
+                    self._peak = window._peak
 
     def __repr__(self) -> str:
         if self._active:

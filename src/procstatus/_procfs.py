@@ -37,6 +37,7 @@ __all__ = [
     "PID_MAX",
     "STATUS_LIMIT",
     "check_id",
+    "exists",
     "is_id_name",
     "list_pids",
     "list_tids",
@@ -70,6 +71,11 @@ _MORE_CHUNK = 65536
 # no task), ENOTDIR when a fake tree has a file where a process directory would be.
 _GONE = frozenset({errno.ENOENT, errno.ESRCH, errno.ENOTDIR})
 _DENIED = frozenset({errno.EACCES, errno.EPERM})
+
+# ENXIO from open(2) is what stands there refusing to be opened as a file: a
+# socket (unix(7)), a FIFO opened for writing with O_NONBLOCK and no reader
+# (fifo(7)), a device node with no driver behind it. A procfs file never says it.
+_NOT_A_FILE = frozenset({errno.ENXIO})
 
 _OPEN_READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
@@ -108,9 +114,7 @@ def read_file(
         raise translate(exc, file_path, root, pid, tid, check_root=check_root) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ProcfsFileError(
-                errno.EINVAL, "not a regular file, so not a procfs file", file_path
-            )
+            raise _not_a_file(file_path)
         data = os.read(fd, _FIRST_CHUNK)
         # A short read is the end of the file: procfs hands the whole text of a
         # single_open() seq_file to one read when it fits (fs/seq_file.c), and a
@@ -128,6 +132,21 @@ def read_file(
     return data
 
 
+def exists(root: str, pid: int, name: str, tid: Optional[int] = None) -> bool:
+    """Whether ``<root>/<pid>/<name>`` (of thread ``tid``) exists: one ``stat``, no open.
+
+    For telling apart the causes of one error after the fact: procfs answers
+    ENOENT/ESRCH both for a process that is gone and for a file this kernel
+    does not have, or a read that finds no address space (smaps_rollup).
+    Any error of the ``stat`` itself counts as "does not exist".
+    """
+    try:
+        os.stat(path(root, pid, name, tid))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _read_rest(fd: int, first: bytes, limit: int, file_path: str) -> bytes:
     chunks = [first]
     size = len(first)
@@ -139,6 +158,10 @@ def _read_rest(fd: int, first: bytes, limit: int, file_path: str) -> bytes:
         if size > limit:
             raise _too_large(file_path, limit)
         chunks.append(more)
+
+
+def _not_a_file(file_path: str) -> ProcfsFileError:
+    return ProcfsFileError(errno.EINVAL, "not a regular file, so not a procfs file", file_path)
 
 
 def _too_large(file_path: str, limit: int) -> ProcfsFileError:
@@ -156,12 +179,15 @@ def write_file(root: str, pid: int, name: str, data: bytes) -> None:
     knows what the kernel means by an error of the write itself, and gets it raw.
     """
     file_path = path(root, pid, name)
-    fd = os.open(file_path, os.O_WRONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        fd = os.open(file_path, os.O_WRONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        if exc.errno in _NOT_A_FILE:
+            raise _not_a_file(file_path) from None
+        raise
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ProcfsFileError(
-                errno.EINVAL, "not a regular file, so not a procfs file", file_path
-            )
+            raise _not_a_file(file_path)
         os.write(fd, data)
     finally:
         os.close(fd)
@@ -222,6 +248,8 @@ def translate(
         return ProcessNotFoundError(pid, tid)
     if code in _DENIED:
         return ProcfsPermissionError(code, os.strerror(code) + _permission_hint(root), file_path)
+    if code in _NOT_A_FILE:
+        return _not_a_file(file_path)
     return exc
 
 

@@ -101,13 +101,12 @@ import errno
 import math
 import os
 import signal
-import sys
 import threading
 import time
 import types
 from collections.abc import Mapping, Sequence
 from types import FrameType
-from typing import Callable, NoReturn, Optional, TextIO, Union
+from typing import Callable, NoReturn, Optional, Union
 
 import attrs
 
@@ -115,16 +114,8 @@ from ._errors import PeakTraceError, ProcessNotFoundError, StatusParseError
 from ._parse import parse_memory, parse_status
 from ._procfs import path as _procfs_path
 from ._procfs import read_file
-from ._units import format_size
 
-__all__ = [
-    "ProcessRun",
-    "RunResult",
-    "TreeSample",
-    "format_run_result",
-    "run_cli",
-    "run_command",
-]
+__all__ = ["ProcessRun", "RunResult", "TreeSample", "run_command"]
 
 # include/uapi/linux/ptrace.h
 _PTRACE_CONT = 7
@@ -175,8 +166,6 @@ _GUARDED = frozenset({signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGH
 # stack limit (fs/exec.c); 4 MiB covers the default 8 MiB stack. Longer ones
 # are shown by the process name instead.
 _CMDLINE_LIMIT = 1 << 22
-# smaps_rollup is about 1 KiB (fs/proc/task_mmu.c show_smaps_rollup).
-_ROLLUP_LIMIT = 1 << 16
 
 # An event sample is skipped unless the last sample ended this many of its own
 # durations ago: sampling then takes at most 1 / (1 + 4) of the tracer's time.
@@ -425,8 +414,11 @@ def _run_traced(
     tracer = _Tracer(plan, interval=interval, pss=bool(pss), wait_all=bool(wait_all))
     tracer.on_sample = on_sample
     ptrace = _ptrace()  # loaded before the fork: the child must not load anything
-    caller_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _GUARDED | {signal.SIGCHLD})
+    caller_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # only read it
     try:
+        # Inside the try: an interrupt that was already on its way when the mask
+        # changed is raised right after this call, and the mask is restored.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _GUARDED | {signal.SIGCHLD})
         try:
             tracer.start(ptrace, caller_mask)
             with _SignalForwarding(tracer):
@@ -1334,49 +1326,21 @@ def _tree_bound(segments: Sequence[tuple[float, float, int]]) -> int:
     return best
 
 
-# ---- PSS (stopgap until procstatus._read_rollup lands) -------------------------------------
-# MERGE NOTE for the lead: issue 12 adds procstatus._read_rollup.read_rollup(pid, root);
-# once it is on main, replace the body of _read_pss with
-#     rollup = read_rollup(pid, root)
-#     return None if rollup is None else rollup.pss
-# (read_rollup returns None for "no memory", raises ProcessNotFoundError for "gone").
-
-
 def _read_pss(root: str, pid: int) -> Optional[int]:
-    """Pss of ``pid`` in bytes from smaps_rollup; None when it has no memory or is gone.
+    """Pss of ``pid`` in bytes; None when it has no memory (a zombie) or is gone.
 
-    Reading smaps_rollup of a zombie fails with ESRCH although the process exists
-    (fs/proc/task_mmu.c smaps_rollup_open finds no mm): that is "no memory", and
-    like a process that is gone it is simply left out of the sample.
+    read_rollup() tells "no memory" (smaps_rollup of a zombie fails with ESRCH
+    although the process exists) from "gone"; here both just leave the process
+    out of the sample. Imported here: ``import procstatus`` does not load the
+    rollup modules.
     """
+    from ._read_rollup import read_rollup
+
     try:
-        data = read_file(root, pid, "smaps_rollup", limit=_ROLLUP_LIMIT, check_root=False)
+        rollup = read_rollup(pid, root)
     except (ProcessNotFoundError, PermissionError):
-        return None  # gone, a zombie, or (not under our own tracing) not ours to read
-    return _parse_pss(data)
-
-
-def _parse_pss(data: bytes) -> Optional[int]:
-    """The ``Pss:`` line of a smaps_rollup text, in bytes; None when there is none.
-
-    The kernel writes ``Pss:`` and spaces, the value in kB (right-aligned in 8
-    columns) and `` kB`` (fs/proc/task_mmu.c __show_smap, SEQ_PUT_DEC); anything
-    else on that line is a StatusParseError naming it.
-    """
-    for number, line in enumerate(data.split(b"\n"), 1):
-        if not line.startswith(b"Pss:"):
-            continue
-        value = line[4:].lstrip(b" ")
-        digits = value[:-3]
-        if not (value.endswith(b" kB") and digits.isdigit() and len(digits) <= 20):
-            raise StatusParseError(
-                "not a size in kB",
-                line=number,
-                field="Pss",
-                text=line.decode("ascii", "backslashreplace"),
-            )
-        return int(digits) * 1024
-    return None
+        return None
+    return None if rollup is None else rollup.pss
 
 
 class _SignalForwarding:
@@ -1418,68 +1382,3 @@ class _SignalForwarding:
             return
         with contextlib.suppress(ProcessLookupError):  # it just ended: nothing to forward
             os.kill(tracer.pid, signum)
-
-
-def format_run_result(result: RunResult) -> str:
-    """The human report of ``procstatus run``: several lines, no trailing newline."""
-    import shlex
-
-    if result.signal is None:
-        status = str(result.exit_code)
-    else:
-        try:
-            name = signal.Signals(result.signal).name
-        except ValueError:
-            name = f"signal {result.signal}"
-        status = f"{result.exit_code} (killed by {name})"
-    sampled = "" if result.peak_exact else " (sampled: the main thread ended first)"
-    return "\n".join(
-        [
-            f"command:   {shlex.join(result.argv)}",
-            f"peak RSS:  {format_size(result.peak_rss)} ({result.peak_rss} bytes){sampled}",
-            f"wall time: {result.wall_s:.3f} s",
-            f"exit:      {status}",
-        ]
-    )
-
-
-def run_cli(
-    argv: Sequence[str], *, json_output: bool = False, report: Union[TextIO, None] = None
-) -> int:
-    """Everything ``procstatus run`` does after argparse; returns procstatus's exit status.
-
-    The report goes to ``report`` (default: stderr, so it does not mix with the
-    command's own output). The status is the command's; 127 when it is not
-    found, 126 when it cannot be executed, 125 when it cannot be traced or
-    procstatus itself fails while following it (the message says why).
-    """
-    out = sys.stderr if report is None else report
-    try:
-        result = _run_traced(argv)
-    except _CannotExecuteError as e:
-        if e.error.errno == errno.ENOENT:
-            print(f"procstatus run: {argv[0]}: command not found", file=sys.stderr)
-            return _STATUS_NOT_FOUND
-        print(f"procstatus run: {argv[0]}: {e.error.strerror}", file=sys.stderr)
-        return _STATUS_CANNOT_RUN
-    except OSError as e:
-        # PeakTraceError, or an error of our own while following the command
-        # (it has been killed and reaped): not the command's fault, so 125 as env(1).
-        print(f"procstatus run: {_describe(e)}", file=sys.stderr)
-        return _STATUS_TRACE_FAILED
-    if json_output:
-        import json
-
-        print(json.dumps(result.to_json_dict()), file=out)
-    else:
-        print(format_run_result(result), file=out)
-    return result.exit_code
-
-
-def _describe(error: OSError) -> str:
-    """``error`` in words, without the "[Errno N]" prefix where there is a strerror."""
-    if error.strerror is None:
-        return str(error)  # e.g. ProcessNotFoundError: "no such process: process 42"
-    if error.filename is None:
-        return error.strerror
-    return f"{error.strerror}: {os.fsdecode(error.filename)}"
