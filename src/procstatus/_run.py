@@ -111,6 +111,7 @@ from typing import Callable, NoReturn, Optional, Union
 import attrs
 
 from ._errors import PeakTraceError, ProcessNotFoundError, StatusParseError
+from ._json import _text as _valid_text
 from ._parse import parse_memory, parse_status
 from ._procfs import path as _procfs_path
 from ._procfs import read_file
@@ -211,7 +212,7 @@ class ProcessRun:
         return {
             "pid": self.pid,
             "ppid": self.ppid,
-            "argv": list(self.argv),
+            "argv": _json_words(self.argv),
             "peak_rss": self.peak_rss,
             "peak_exact": self.peak_exact,
             "exit_code": self.exit_code,
@@ -287,7 +288,7 @@ class RunResult:
         The samples are left out unless ``samples=True`` (they can be many).
         """
         document: dict[str, object] = {
-            "argv": list(self.argv),
+            "argv": _json_words(self.argv),
             "pid": self.pid,
             "peak_rss": self.peak_rss,
             "peak_pid": self.peak_pid,
@@ -315,6 +316,12 @@ class RunResult:
                 for sample in self.samples
             ]
         return document
+
+
+def _json_words(words: tuple[str, ...]) -> list[str]:
+    # Arguments that were not UTF-8 hold lone surrogates (os.fsdecode); JSON text
+    # must be valid Unicode, so each becomes U+FFFD, as in every JSON of procstatus.
+    return [_valid_text(word) for word in words]
 
 
 _PtraceFunction = Callable[[int, int, Optional[int], Optional[int]], int]
