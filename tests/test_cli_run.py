@@ -57,7 +57,7 @@ def test_errors_while_following_are_our_own_failure(
 ) -> None:
     pids: list[int] = []
 
-    def fail(root: str, pid: int, tid: int) -> tuple[int, int, str]:
+    def fail(root: str, pid: int, tid: int) -> tuple[int, int]:
         pids.append(pid)
         raise error(pid)
 

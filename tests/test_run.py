@@ -604,7 +604,7 @@ def test_fork_failure_closes_the_pipes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sorted(os.listdir("/proc/self/fd")) == before
 
 
-def _fail_at_the_exit_stop(root: str, pid: int, tid: int) -> tuple[int, int, str]:
+def _fail_at_the_exit_stop(root: str, pid: int, tid: int) -> tuple[int, int]:
     raise OSError(errno.EIO, "Input/output error")
 
 

@@ -106,7 +106,7 @@ import time
 import types
 from collections.abc import Mapping, Sequence
 from types import FrameType
-from typing import Callable, NoReturn, Optional, Union
+from typing import Any, Callable, NoReturn, Optional, Union
 
 import attrs
 
@@ -168,9 +168,12 @@ _GUARDED = frozenset({signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGH
 # are shown by the process name instead.
 _CMDLINE_LIMIT = 1 << 22
 
-# An event sample is skipped unless the last sample ended this many of its own
-# durations ago: sampling then takes at most 1 / (1 + 4) of the tracer's time.
-_SAMPLE_SPACING = 4.0
+# A batch of events that changed the tree's memory gets a sample of its own unless
+# the last sample was taken less than this part of the interval ago, or ended less
+# than this many of its own durations ago (then sampling takes at most 1 / (1 + 8)
+# of the tracer's time, which is time every stopped tracee waits for).
+_EVENT_SAMPLE_GAP = 0.1
+_SAMPLE_SPACING = 8.0
 # How long the tracer sleeps at most when a SIGCHLD may be missed (see Strategy).
 _SHORT_WAIT = 0.002
 _POLL_MIN = 0.0001
@@ -622,6 +625,12 @@ class _Tracer:
         self.root = "/proc"
         self.me = os.getpid()
         self.ptrace: _PtraceFunction = _unloaded
+        self.message = _message_buffer()
+        #: Processes whose new program's arguments are still to be read.
+        self.unread: list[_Process] = []
+        #: The batch of events being handled changed the tree's memory: a fork
+        #: (a copy of a process), an exec or an exit stop. Worth a sample.
+        self.notable = False
         # Pipe ends, -1 once closed.
         self.go_read = self.go_write = self.report_read = self.report_write = -1
         self.report = b""
@@ -629,6 +638,7 @@ class _Tracer:
         self.pid: Optional[int] = None
         self.seized = False
         self.command_reaped = False
+        #: The live processes, by pid (every one, dead or alive, is in the history).
         self.processes: dict[int, _Process] = {}
         self.tasks: dict[int, _Task] = {}
         self.history: list[_Process] = []
@@ -642,6 +652,7 @@ class _Tracer:
         self.best_rss = 0
         self.best_pss = 0
         self.last_sample_end = -math.inf
+        self.last_sample_at = -math.inf
         self.last_sample_cost = 0.0
         self.exit_readings: dict[int, int] = {}
         self.sigchld_taken = False
@@ -710,10 +721,13 @@ class _Tracer:
         """Trace until the command is reaped (and, with wait_all, every process is gone)."""
         next_sample = self.t0 + self.interval
         while True:
-            handled = self._drain()
+            if self._drain():
+                self.poll_delay = _POLL_MIN  # (polling only) busy: look again soon
+            self._read_cmdlines()
             now = time.monotonic()
-            if handled and now - self.last_sample_end >= _SAMPLE_SPACING * self.last_sample_cost:
+            if self.notable and self._event_sample_due(now):
                 self._sample(now)
+            self.notable = False
             self.exit_readings.clear()
             if self.command_reaped and (not self.wait_all or not self.tasks):
                 break
@@ -724,15 +738,22 @@ class _Tracer:
                 if next_sample <= now:  # fell behind (a slow sample, a stopped tracer)
                     next_sample = now + self.interval
                 continue
-            self._wait(next_sample - now, handled)
+            self._wait(next_sample - now)
         if self.tasks:
             self._detach_all()
 
-    def _wait(self, timeout: float, busy: int) -> None:
+    def _event_sample_due(self, now: float) -> bool:
+        """Whether a batch of notable events gets a sample of its own (see Strategy)."""
+        return (
+            now - self.last_sample_at >= self.interval * _EVENT_SAMPLE_GAP
+            and now - self.last_sample_end >= _SAMPLE_SPACING * self.last_sample_cost
+        )
+
+    def _wait(self, timeout: float) -> None:
         """Sleep until a tracee may have something to report, at most ``timeout`` seconds."""
         if not self.sigchld_works:
             # No SIGCHLD for stops: poll, quickly after activity, slower when idle.
-            self.poll_delay = _POLL_MIN if busy else min(self.poll_delay * 2, _SHORT_WAIT * 2.5)
+            self.poll_delay = min(self.poll_delay * 2, _SHORT_WAIT * 2.5)
             time.sleep(min(timeout, self.poll_delay))
             return
         if threading.active_count() > 1:
@@ -842,12 +863,10 @@ class _Tracer:
             self._resume(task, 0)  # no other event was asked for
 
     def _event_message(self, tid: int) -> Optional[int]:
-        import ctypes
-
-        message = ctypes.c_ulong()
-        if self.ptrace(_PTRACE_GETEVENTMSG, tid, None, ctypes.addressof(message)) != 0:
+        message, address = self.message
+        if self.ptrace(_PTRACE_GETEVENTMSG, tid, None, address) != 0:
             return None  # killed meanwhile: the next wait reports it
-        return message.value
+        return int(message.value)
 
     def _resume(self, task: _Task, signum: int) -> None:
         if self.detaching:
@@ -871,6 +890,7 @@ class _Tracer:
         process.tasks.pop(task.tid, None)
         if not process.tasks and process.end is None:
             process.detached = True
+            self._gone(process)
 
     def _on_new(self, parent: _Task, tid: Optional[int], event: int) -> None:
         """A fork, vfork or clone event of ``parent``: the new task is ours too."""
@@ -886,7 +906,9 @@ class _Tracer:
             if event == _PTRACE_EVENT_CLONE and self._is_thread_of(owner.pid, tid):
                 task = self._add_task(tid, owner)
             else:
-                task = self._new_process(tid, owner.pid, owner.name)
+                copy = event != _PTRACE_EVENT_VFORK
+                task = self._new_process(tid, owner.pid, owner.name, copy=copy)
+                self.notable = self.notable or copy
         if task is None:
             return
         if event == _PTRACE_EVENT_VFORK and task.process is not parent.process:
@@ -903,19 +925,21 @@ class _Tracer:
             return False
         return True
 
-    def _new_process(self, pid: int, ppid: int, name: str) -> _Task:
-        """Register a new process, reading its status (it sits at its first stop)."""
+    def _new_process(self, pid: int, ppid: int, name: str, *, copy: bool = True) -> _Task:
+        """Register a new process (it sits at its first stop, or will).
+
+        A forked ``copy`` of its parent is read at once: its RSS (the pages copied
+        from the parent) is the first reading of its first image, for the bound.
+        """
         now = time.monotonic()
         process = _Process(pid, ppid, name, born=self.quiet_at, seen=now)
-        try:
-            status = parse_status(read_file(self.root, pid, "status", check_root=False))
-        except ProcessNotFoundError:
-            pass
-        else:
-            process.ppid = status.ppid if status.ppid is not None else ppid
-            process.name = _name(status.name, name)
-            if status.peak_rss is not None:
-                process.image_reading = status.peak_rss
+        if copy:
+            try:
+                memory = parse_memory(read_file(self.root, pid, "status", check_root=False))
+            except ProcessNotFoundError:
+                memory = None
+            if memory is not None and memory.peak_rss is not None:
+                process.image_reading = memory.peak_rss
         self._add_process(process)
         return self._add_task(pid, process)
 
@@ -934,11 +958,17 @@ class _Tracer:
             self._add_task(tid, owner)
         elif status.tgid == tid:
             task = self._new_process(tid, status.ppid or 0, _name(status.name, "?"))
+            self.notable = True
             if self.aborting:
                 self._kill(task.process)
         else:
             return False
         return True
+
+    def _gone(self, process: _Process) -> None:
+        """``process`` is dead or let go: no longer sampled, killed or looked up."""
+        if self.processes.get(process.pid) is process:
+            del self.processes[process.pid]
 
     def _add_process(self, process: _Process) -> None:
         # A pid may be reused during a long run: the dict finds the live one, the
@@ -964,10 +994,20 @@ class _Tracer:
                 process.tasks.pop(former, None)
             task.exiting = False
         process.replace_image(now)
+        self.notable = True
         process.counted = True
         process.execed = True
-        process.argv = self._cmdline(process)
+        # Read once it runs again (off the path every stopped tracee waits on):
+        # after this batch of events, or at its exit stop if that comes first.
+        process.argv = None
+        self.unread.append(process)
         return task
+
+    def _read_cmdlines(self) -> None:
+        for process in self.unread:
+            if process.argv is None and process.execed:
+                process.argv = self._cmdline(process)
+        self.unread.clear()
 
     def _cmdline(self, process: _Process) -> Optional[tuple[str, ...]]:
         try:
@@ -986,11 +1026,16 @@ class _Tracer:
         """PTRACE_EVENT_EXIT: read the process's figures while this thread still has the mm."""
         process = task.process
         task.exiting = True
-        code = self._event_message(task.tid)
+        self.notable = True
         reading = _peak_at_exit(self.root, process.pid, task.tid) if process.counted else None
+        if process.argv is None and process.execed:
+            process.argv = self._cmdline(process)  # exited before it was read
+        if process.argv is None:
+            # Never executed a program: it is listed by its name, perhaps changed
+            # since the fork (prctl(PR_SET_NAME)).
+            process.name = _name_at_exit(self.root, process.pid, task.tid) or process.name
         if reading is not None:
-            peak, rss, name = reading
-            process.name = name or process.name
+            peak, rss = reading
             process.image_reading = max(process.image_reading, peak)
             self.exit_readings[process.pid] = rss
             # Exact once every other thread is past its own exit stop: none of them
@@ -1000,10 +1045,11 @@ class _Tracer:
                 process.peak = peak
         if self.detaching:
             # Let go at its exit stop: its death will not be reported to us.
-            process.status = code
+            process.status = self._event_message(task.tid)
             if all(other.exiting for other in process.tasks.values()):
                 process.end = time.monotonic()
                 process.end_image(process.end)
+                self._gone(process)
 
     def _on_death(self, task: _Task, status: int) -> None:
         process = task.process
@@ -1015,6 +1061,7 @@ class _Tracer:
         process.status = status
         process.end = now
         process.end_image(now)
+        self._gone(process)
         for other in list(process.tasks.values()):  # none expected; never wait for them
             self.tasks.pop(other.tid, None)
         process.tasks.clear()
@@ -1042,7 +1089,7 @@ class _Tracer:
         rss: dict[int, int] = {}
         pss: Optional[dict[int, int]] = {} if self.pss else None
         for process in list(self.processes.values()):
-            if not process.alive or not process.counted:
+            if not process.counted:
                 continue
             tid = _reader_tid(process)
             memory = None
@@ -1083,6 +1130,7 @@ class _Tracer:
         if pss is not None:
             self.best_pss = max(self.best_pss, sum(pss.values()))
         end = time.monotonic()
+        self.last_sample_at = now
         self.last_sample_end = end
         self.last_sample_cost = end - now
         if self.on_sample is not None:
@@ -1099,7 +1147,8 @@ class _Tracer:
             self.ptrace(_PTRACE_INTERRUPT, tid, None, None)
         while self.tasks:
             if not self._drain():
-                self._wait(_SHORT_WAIT * 5, 0)
+                self._wait(_SHORT_WAIT * 5)
+        self._read_cmdlines()
 
     def abort(self) -> None:
         """Kill every process of the tree and wait until each is gone. Never raises."""
@@ -1137,7 +1186,7 @@ class _Tracer:
         while self.tasks:
             try:
                 if not self._drain():
-                    self._wait(_SHORT_WAIT * 5, 0)
+                    self._wait(_SHORT_WAIT * 5)
             except ChildProcessError:
                 continue  # the command was reaped elsewhere; the others are ours
 
@@ -1268,6 +1317,14 @@ class _Tracer:
         )
 
 
+def _message_buffer() -> tuple[Any, int]:
+    """An unsigned long for PTRACE_GETEVENTMSG to fill, and its address."""
+    import ctypes
+
+    message = ctypes.c_ulong()
+    return message, ctypes.addressof(message)
+
+
 def _unloaded(request: int, pid: int, addr: Optional[int], data: Optional[int]) -> int:
     raise AssertionError("ptrace used before start()")  # pragma: no cover
 
@@ -1305,17 +1362,28 @@ def _exit_of(status: Optional[int]) -> tuple[Optional[int], Optional[int]]:
     return os.WEXITSTATUS(status), None
 
 
-def _peak_at_exit(root: str, pid: int, tid: int) -> Optional[tuple[int, int, str]]:
-    """(VmHWM, VmRSS, name) of thread ``tid`` of ``pid`` at its exit stop; None without mm."""
+def _peak_at_exit(root: str, pid: int, tid: int) -> Optional[tuple[int, int]]:
+    """(VmHWM, VmRSS) of thread ``tid`` of ``pid`` at its exit stop; None without mm."""
+    try:
+        memory = parse_memory(
+            read_file(root, pid, "status", None if tid == pid else tid, check_root=False)
+        )
+    except ProcessNotFoundError:
+        return None
+    if memory is None or memory.peak_rss is None or memory.rss is None:
+        return None
+    return memory.peak_rss, memory.rss
+
+
+def _name_at_exit(root: str, pid: int, tid: int) -> Optional[str]:
+    """The name (comm) of thread ``tid`` of ``pid``, or None."""
     try:
         status = parse_status(
             read_file(root, pid, "status", None if tid == pid else tid, check_root=False)
         )
     except ProcessNotFoundError:
         return None
-    if status.peak_rss is None or status.rss is None:
-        return None
-    return status.peak_rss, status.rss, _name(status.name, "")
+    return status.name if isinstance(status.name, str) and status.name else None
 
 
 def _tree_bound(segments: Sequence[tuple[float, float, int]]) -> int:

@@ -39,7 +39,8 @@ procstatus [-h] [--version] [--json] [--all] [--bytes] [--root PATH] [PID ...]
        procstatus [options] --file PATH [--file PATH ...]
        procstatus top [-n N] [--sort {peak,rss,swap,size,pss,uss}] [--bytes] [--json] [--root PATH]
        procstatus watch PID [--interval S] [--count N] [--bytes] [--root PATH]
-       procstatus run [--json] -- CMD [ARG ...]
+       procstatus run [--json] [-o FILE] [--top N] [--interval S] [--pss] [--wait-all]
+                      -- CMD [ARG ...]
        procstatus serve [--address ADDR] [--port PORT] [--name PATTERN] [--user USER] [--pid PID]
                         [--per-process] [--reset-peaks] [--root PATH]
        procstatus tree PID [--max-rss MIB] [--bytes] [--json] [--root PATH]"""
@@ -50,7 +51,7 @@ commands:
   procstatus show [PID ...]  the same, spelled out
   procstatus top             the processes using the most memory, by peak RSS
   procstatus watch PID       RSS and peak RSS over time, until Ctrl-C or exit
-  procstatus run -- CMD      run CMD and report its exact peak RSS
+  procstatus run -- CMD      run CMD: the exact peak RSS of every process it starts, and more
   procstatus serve           serve every process's memory to Prometheus at /metrics
   procstatus tree PID        PID and its descendants: RSS, PSS, USS, swap and totals
 Options come after the command name; 'procstatus COMMAND --help' tells more.
