@@ -57,11 +57,11 @@ def test_errors_while_following_are_our_own_failure(
 ) -> None:
     pids: list[int] = []
 
-    def fail(root: str, pid: int, tid: int) -> tuple[int, int]:
+    def fail(root: str, pid: int, tid: int) -> bytes:
         pids.append(pid)
         raise error(pid)
 
-    monkeypatch.setattr(_run, "_peak_at_exit", fail)
+    monkeypatch.setattr(_run, "_read_at_exit", fail)
     assert run_cli(["true"]) == 125
     assert capsys.readouterr().err == f"procstatus run: {message.format(pid=pids[0])}\n"
     with pytest.raises(ChildProcessError):

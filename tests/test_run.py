@@ -604,7 +604,7 @@ def test_fork_failure_closes_the_pipes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sorted(os.listdir("/proc/self/fd")) == before
 
 
-def _fail_at_the_exit_stop(root: str, pid: int, tid: int) -> tuple[int, int]:
+def _fail_at_the_exit_stop(root: str, pid: int, tid: int) -> bytes:
     raise OSError(errno.EIO, "Input/output error")
 
 
@@ -619,7 +619,7 @@ def _fail_in_on_sample(sample: procstatus.TreeSample) -> None:
 @pytest.mark.parametrize(
     ("where", "replacement", "command", "error"),
     [
-        ("_peak_at_exit", _fail_at_the_exit_stop, ["true"], OSError),
+        ("_read_at_exit", _fail_at_the_exit_stop, ["true"], OSError),
         (
             "_SignalForwarding.__enter__",
             _interrupt_before_forwarding,

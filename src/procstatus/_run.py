@@ -177,6 +177,7 @@ _SAMPLE_SPACING = 8.0
 # How long the tracer sleeps at most when a SIGCHLD may be missed (see Strategy).
 _SHORT_WAIT = 0.002
 _POLL_MIN = 0.0001
+_SIGCHLD_SET = frozenset({signal.SIGCHLD})
 
 
 @attrs.frozen(kw_only=True)
@@ -656,6 +657,7 @@ class _Tracer:
         self.last_sample_cost = 0.0
         self.exit_readings: dict[int, int] = {}
         self.sigchld_taken = False
+        self.threads_seen = False
         self.sigchld_works = _sigchld_reported()
         self.poll_delay = _POLL_MIN
         self.command_end = self.t0
@@ -756,9 +758,12 @@ class _Tracer:
             self.poll_delay = min(self.poll_delay * 2, _SHORT_WAIT * 2.5)
             time.sleep(min(timeout, self.poll_delay))
             return
-        if threading.active_count() > 1:
+        if self.threads_seen or threading.active_count() > 1:
+            # Once there are other threads, assume there may be again (cheaper than
+            # counting them on every wait).
+            self.threads_seen = True
             timeout = min(timeout, _SHORT_WAIT)
-        if signal.sigtimedwait([signal.SIGCHLD], timeout) is not None:
+        if signal.sigtimedwait(_SIGCHLD_SET, timeout) is not None:
             self.sigchld_taken = True
 
     def _drain(self) -> int:
@@ -850,15 +855,18 @@ class _Tracer:
                 # waking a tracee we had left listening.
                 self._resume(task, 0)
         elif event in (_PTRACE_EVENT_FORK, _PTRACE_EVENT_VFORK, _PTRACE_EVENT_CLONE):
-            self._on_new(task, self._event_message(task.tid), event)
+            copy = self._on_new(task, self._event_message(task.tid), event)
             self._resume(task, 0)
+            if copy is not None:
+                self._read_copy(copy)
         elif event == _PTRACE_EVENT_EXEC:
             task = self._on_exec(task, self._event_message(task.tid))
             self._resume(task, 0)
         elif event == _PTRACE_EVENT_EXIT:
-            if not self.aborting:
-                self._on_exit_stop(task)
-            self._resume(task, 0)
+            if self.aborting:
+                self._resume(task, 0)
+            else:
+                self._on_exit_stop(task)  # resumes it as soon as it has read what it needs
         else:
             self._resume(task, 0)  # no other event was asked for
 
@@ -892,10 +900,14 @@ class _Tracer:
             process.detached = True
             self._gone(process)
 
-    def _on_new(self, parent: _Task, tid: Optional[int], event: int) -> None:
-        """A fork, vfork or clone event of ``parent``: the new task is ours too."""
+    def _on_new(self, parent: _Task, tid: Optional[int], event: int) -> Optional[_Process]:
+        """A fork, vfork or clone event of ``parent``: the new task is ours too.
+
+        Returns a new process that is a copy of its parent, to be read.
+        """
         if tid is None:
-            return
+            return None
+        copy = None
         task = self.tasks.get(tid)
         if tid in self.early:
             # Adopted when its own first stop came before this event; it may even be
@@ -906,17 +918,20 @@ class _Tracer:
             if event == _PTRACE_EVENT_CLONE and self._is_thread_of(owner.pid, tid):
                 task = self._add_task(tid, owner)
             else:
-                copy = event != _PTRACE_EVENT_VFORK
-                task = self._new_process(tid, owner.pid, owner.name, copy=copy)
-                self.notable = self.notable or copy
+                task = self._new_process(tid, owner.pid, owner.name)
+                if event != _PTRACE_EVENT_VFORK:
+                    self.notable = True
+                    copy = task.process
         if task is None:
-            return
+            return None
         if event == _PTRACE_EVENT_VFORK and task.process is not parent.process:
             # Until it execs, a vfork child runs in its parent's mm: its VmRSS is the
             # parent's, and counting it would count the same pages twice.
             task.process.counted = task.process.execed
         if self.aborting:
             self._kill(task.process)
+            return None
+        return copy
 
     def _is_thread_of(self, pid: int, tid: int) -> bool:
         try:
@@ -925,23 +940,21 @@ class _Tracer:
             return False
         return True
 
-    def _new_process(self, pid: int, ppid: int, name: str, *, copy: bool = True) -> _Task:
-        """Register a new process (it sits at its first stop, or will).
-
-        A forked ``copy`` of its parent is read at once: its RSS (the pages copied
-        from the parent) is the first reading of its first image, for the bound.
-        """
-        now = time.monotonic()
-        process = _Process(pid, ppid, name, born=self.quiet_at, seen=now)
-        if copy:
-            try:
-                memory = parse_memory(read_file(self.root, pid, "status", check_root=False))
-            except ProcessNotFoundError:
-                memory = None
-            if memory is not None and memory.peak_rss is not None:
-                process.image_reading = memory.peak_rss
+    def _new_process(self, pid: int, ppid: int, name: str) -> _Task:
+        """Register a new process (it sits at its first stop, or will)."""
+        process = _Process(pid, ppid, name, born=self.quiet_at, seen=time.monotonic())
         self._add_process(process)
         return self._add_task(pid, process)
+
+    def _read_copy(self, process: _Process) -> None:
+        """A forked copy of its parent, before it has run: its RSS (the pages copied
+        from the parent) is the first reading of its first image, for the bound."""
+        try:
+            memory = parse_memory(read_file(self.root, process.pid, "status", check_root=False))
+        except ProcessNotFoundError:
+            return
+        if memory is not None and memory.peak_rss is not None:
+            process.image_reading = max(process.image_reading, memory.peak_rss)
 
     def _adopt(self, tid: int) -> bool:
         """Whether ``tid``, ready but unknown, is a new tracee of ours (then registered)."""
@@ -958,6 +971,7 @@ class _Tracer:
             self._add_task(tid, owner)
         elif status.tgid == tid:
             task = self._new_process(tid, status.ppid or 0, _name(status.name, "?"))
+            task.process.image_reading = status.peak_rss or 0
             self.notable = True
             if self.aborting:
                 self._kill(task.process)
@@ -1027,26 +1041,35 @@ class _Tracer:
         process = task.process
         task.exiting = True
         self.notable = True
-        reading = _peak_at_exit(self.root, process.pid, task.tid) if process.counted else None
+        # Exact once every other thread is past its own exit stop: none of them can
+        # fault in memory any more (a new thread still at its first stop has not
+        # run either).
+        last = all(other.exiting for other in process.tasks.values())
+        data = None
+        if process.counted or process.argv is None:
+            data = _read_at_exit(self.root, process.pid, task.tid)
         if process.argv is None and process.execed:
             process.argv = self._cmdline(process)  # exited before it was read
-        if process.argv is None:
-            # Never executed a program: it is listed by its name, perhaps changed
-            # since the fork (prctl(PR_SET_NAME)).
-            process.name = _name_at_exit(self.root, process.pid, task.tid) or process.name
-        if reading is not None:
-            peak, rss = reading
-            process.image_reading = max(process.image_reading, peak)
-            self.exit_readings[process.pid] = rss
-            # Exact once every other thread is past its own exit stop: none of them
-            # can fault in memory any more (a new thread still at its first stop has
-            # not run either).
-            if all(other.exiting for other in process.tasks.values()):
-                process.peak = peak
+        code = self._event_message(task.tid) if self.detaching else None
+        # Everything that needs the stop has been read: let it go on, and make
+        # sense of the text while it does.
+        self._resume(task, 0)
+        figures = None if data is None else _figures_at_exit(data)
+        if figures is not None:
+            peak, rss, name = figures
+            if process.argv is None and name:
+                # Never executed a program: listed by its name, perhaps changed
+                # since the fork (prctl(PR_SET_NAME)).
+                process.name = name
+            if process.counted and peak is not None and rss is not None:
+                process.image_reading = max(process.image_reading, peak)
+                self.exit_readings[process.pid] = rss
+                if last:
+                    process.peak = peak
         if self.detaching:
             # Let go at its exit stop: its death will not be reported to us.
-            process.status = self._event_message(task.tid)
-            if all(other.exiting for other in process.tasks.values()):
+            process.status = code
+            if last:
                 process.end = time.monotonic()
                 process.end_image(process.end)
                 self._gone(process)
@@ -1362,28 +1385,19 @@ def _exit_of(status: Optional[int]) -> tuple[Optional[int], Optional[int]]:
     return os.WEXITSTATUS(status), None
 
 
-def _peak_at_exit(root: str, pid: int, tid: int) -> Optional[tuple[int, int]]:
-    """(VmHWM, VmRSS) of thread ``tid`` of ``pid`` at its exit stop; None without mm."""
+def _read_at_exit(root: str, pid: int, tid: int) -> Optional[bytes]:
+    """The status text of thread ``tid`` of ``pid`` at its exit stop; None if it is gone."""
     try:
-        memory = parse_memory(
-            read_file(root, pid, "status", None if tid == pid else tid, check_root=False)
-        )
+        return read_file(root, pid, "status", None if tid == pid else tid, check_root=False)
     except ProcessNotFoundError:
         return None
-    if memory is None or memory.peak_rss is None or memory.rss is None:
-        return None
-    return memory.peak_rss, memory.rss
 
 
-def _name_at_exit(root: str, pid: int, tid: int) -> Optional[str]:
-    """The name (comm) of thread ``tid`` of ``pid``, or None."""
-    try:
-        status = parse_status(
-            read_file(root, pid, "status", None if tid == pid else tid, check_root=False)
-        )
-    except ProcessNotFoundError:
-        return None
-    return status.name if isinstance(status.name, str) and status.name else None
+def _figures_at_exit(data: bytes) -> tuple[Optional[int], Optional[int], Optional[str]]:
+    """(VmHWM, VmRSS, name) from a status text; None for what it does not have."""
+    status = parse_status(data)
+    name = status.name if isinstance(status.name, str) and status.name else None
+    return status.peak_rss, status.rss, name
 
 
 def _tree_bound(segments: Sequence[tuple[float, float, int]]) -> int:
