@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import procstatus
 from helpers_live import raw_field, raw_status, spawn_zombie
@@ -904,3 +906,59 @@ def test_result_json() -> None:
     )
     with_samples = result.to_json_dict(samples=True)
     assert len(with_samples["samples"]) == len(result.samples)  # type: ignore[arg-type]
+
+
+def test_arguments_that_are_not_utf8_are_valid_json() -> None:
+    result = procstatus.run_command([b"sh", b"-c", b"exit 0", b"\xff"])
+    assert result.argv[-1] == "\udcff"  # kept byte for byte, as os.fsdecode does
+    data = result.to_json_dict()
+    assert data["argv"] == ["sh", "-c", "exit 0", "\ufffd"]
+    json.dumps(data).encode("utf-8")  # no lone surrogate left
+
+
+# ---- properties ------------------------------------------------------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(0, 1000)).map(
+            lambda t: (float(min(t[0], t[1])), float(max(t[0], t[1])), t[2])
+        ),
+        max_size=12,
+    )
+)
+def test_tree_bound_is_the_highest_sum_at_any_moment(
+    segments: list[tuple[float, float, int]],
+) -> None:
+    # Brute force: at every start (and just after every end) add up what is alive;
+    # an interval holds its start and not its end, so touching ones never add up.
+    moments = {start for start, _, _ in segments}
+    expected = max(
+        (sum(v for s, e, v in segments if s <= t < e) for t in moments if moments), default=0
+    )
+    assert _run._tree_bound(segments) == expected
+
+
+ARGUMENTS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.binary(max_size=8),
+    st.lists(st.one_of(st.text(max_size=6), st.binary(max_size=6), st.integers()), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+)
+
+
+@given(argv=ARGUMENTS, cwd=ARGUMENTS, env=ARGUMENTS, interval=ARGUMENTS)
+def test_only_documented_errors_come_from_bad_arguments(
+    argv: object, cwd: object, env: object, interval: object
+) -> None:
+    # The checks made before anything is started: TypeError or ValueError, never
+    # anything else, and never a fork.
+    try:
+        _run._Plan.build(argv, cwd, env)
+        _run._check_interval(interval)
+    except (TypeError, ValueError):
+        pass
