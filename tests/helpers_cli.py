@@ -7,9 +7,14 @@ is the one this interpreter imports (the source tree, or an installed wheel).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import selectors
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +25,8 @@ __all__ = [
     "fake_process",
     "make_fake_root",
     "procstatus_cmd",
+    "read_lines",
+    "sigint_not_ignored",
     "with_closed",
 ]
 
@@ -98,3 +105,45 @@ def make_fake_root(where: Path) -> Path:
         (root / str(pid)).mkdir(parents=True)
         (root / str(pid) / "status").write_text(text)
     return root
+
+
+@contextlib.contextmanager
+def sigint_not_ignored() -> Iterator[None]:
+    """Children started in the block get SIGINT's default action, as in a terminal.
+
+    A shell's background job (``pytest &``) ignores SIGINT; an ignored signal
+    stays ignored through exec(2), and Python then leaves it so: Ctrl-C would
+    never reach the command. A handler, unlike SIG_IGN, is reset by exec.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def read_lines(stream: int, count: int, timeout: float = 30.0) -> list[str]:
+    """The next ``count`` lines from the pipe ``stream`` (a file descriptor), as they come.
+
+    Raw reads through a selector, so that a line is seen as soon as the writer
+    flushes it and a writer that stalls fails the test after ``timeout`` seconds
+    instead of blocking it. Reads never go past the ``count``-th newline's chunk:
+    call once per stream.
+    """
+    data = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        while data.count(b"\n") < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                raise TimeoutError(f"{count} lines did not come in {timeout} s: {data!r}")
+            chunk = os.read(stream, 65536)
+            if not chunk:
+                raise EOFError(f"the pipe closed after {data!r}")
+            data += chunk
+    return data.decode("utf-8").split("\n")[:count]

@@ -47,7 +47,7 @@ def test_unknown_pid(command: list[str], pid: str) -> None:
         ),
         (["top", "--sort", "pid"], "argument --sort: invalid choice: 'pid'"),
         (["top", "-n", "0"], "argument -n/--number: must be at least 1, not 0"),
-        (["watch"], "the following arguments are required: PID"),
+        (["watch"], "give the PIDs to watch, or a command after --: procstatus watch -- CMD"),
         (["watch", "1", "--interval", "0"], "argument --interval/-i: must be more than 0"),
         (["watch", "1", "--count", "x"], "argument --count/-c: not a whole number: 'x'"),
         (["run"], "give the command to run after --, e.g. procstatus run -- make -j4"),
@@ -143,8 +143,9 @@ def test_help_describes_every_command_and_the_exit_codes() -> None:
     result = procstatus_cmd("--help")
     assert (result.returncode, result.stderr) == (0, "")
     for text in (
-        "procstatus top [-n N] [--sort {peak,rss,swap,size,pss,uss}]",
-        "procstatus watch PID [--interval S] [--count N]",
+        "procstatus top [-n N] [--sort {peak,rss,swap,size,pss,uss}] [--user NAME|UID]",
+        "procstatus watch PID [PID ...] [--interval S] [--count N]",
+        "procstatus watch [options] -- CMD [ARG ...]",
         "procstatus tree PID [--max-rss MIB]",
         "procstatus run [--json] [-o FILE] [--top N] [--interval S] [--pss] [--wait-all]",
         "With no PID it shows procstatus's own status.",

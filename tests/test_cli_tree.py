@@ -124,7 +124,9 @@ def test_top_sort_pss_adds_the_columns_and_ranks_by_pss(
 
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["PID", "PEAK", "RSS", "RSS", "SWAP", "SIZE", "PSS", "USS", "NAME"]
+    assert lines[0].split() == [
+        "PID", "USER", "PEAK", "RSS", "RSS", "SWAP", "SIZE", "PSS", "USS", "NAME"
+    ]  # fmt: skip
     # PSS 1 MiB each for 1, 10 and 20 (pid order), then 512 KiB; 12's rollup is unreadable.
     assert [line.split()[0] for line in lines[1:]] == ["1", "10", "20", "11", "13"]
 

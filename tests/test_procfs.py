@@ -355,3 +355,43 @@ MOUNTINFO = b"""\
 )
 def test_hidepid_option_from_mountinfo(mount_point: bytes, expected: Optional[str]) -> None:
     assert hidepid_option(MOUNTINFO, mount_point) == expected
+
+
+# ---- files shown record by record ---------------------------------------------------------
+
+
+@pytest.mark.live
+def test_smaps_is_read_to_its_end_although_one_read_returns_part_of_it() -> None:
+    # smaps is shown one mapping per seq_file ->show(): a 4 KiB read returns
+    # only the mappings that fit, long before the end of the file.
+    with open(f"/proc/{os.getpid()}/smaps", "rb") as file:
+        first = os.read(file.fileno(), 4096)
+    assert 0 < len(first) < 4096
+    data = procstatus._procfs.read_file("/proc", os.getpid(), "smaps", limit=1 << 26)
+    mappings = data.count(b"\nVmFlags:")
+    # The interpreter maps far more than what fits in 4 KiB (about 15 mappings).
+    assert mappings > 50
+    with open(f"/proc/{os.getpid()}/maps", "rb") as maps:
+        assert abs(mappings + 1 - len(maps.read().splitlines())) <= 2  # a mapping may come or go
+
+
+@pytest.mark.live
+def test_children_of_a_parent_with_a_thousand_children_are_all_read() -> None:
+    children = []
+    try:
+        for _ in range(1200):  # 6 bytes or more each: well past one 4 KiB read
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover  (the child)
+                signal.pause()
+                os._exit(0)
+            children.append(pid)
+        data = procstatus._procfs.read_file(
+            "/proc", os.getpid(), "children", os.getpid(), limit=1 << 25
+        )
+        assert sorted(map(int, data.split())) == sorted(children)
+        assert len(data) > 4096
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            os.waitpid(pid, 0)

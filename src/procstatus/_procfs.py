@@ -77,6 +77,11 @@ _DENIED = frozenset({errno.EACCES, errno.EPERM})
 # (fifo(7)), a device node with no driver behind it. A procfs file never says it.
 _NOT_A_FILE = frozenset({errno.ENXIO})
 
+# The files read here that the kernel generates with single_open(): "status"
+# (fs/proc/base.c, ONE("status", ..., proc_pid_status)) and "smaps_rollup"
+# (fs/proc/task_mmu.c smaps_rollup_open -> single_open_size).
+_SINGLE_OPEN = frozenset({"status", "smaps_rollup"})
+
 _OPEN_READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
 
@@ -116,10 +121,13 @@ def read_file(
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise _not_a_file(file_path)
         data = os.read(fd, _FIRST_CHUNK)
-        # A short read is the end of the file: procfs hands the whole text of a
-        # single_open() seq_file to one read when it fits (fs/seq_file.c), and a
-        # regular file (fake trees) returns less only at its end. Saves a syscall.
-        if len(data) == _FIRST_CHUNK:
+        # For a single_open() file a short read is the end of the file: seq_file
+        # formats the whole text at once and hands it to one read when it fits
+        # (fs/seq_file.c seq_read_iter), and a regular file (fake trees) returns
+        # less only at its end. That saves a syscall on the hot path. Files shown
+        # record by record (smaps: one mapping per ->show; children) may return
+        # fewer bytes than asked long before their end, so they read on to EOF.
+        if len(data) == _FIRST_CHUNK or (data and name not in _SINGLE_OPEN):
             data = _read_rest(fd, data, limit, file_path)
     except OSError as exc:
         if isinstance(exc, ProcfsFileError):

@@ -13,12 +13,30 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Optional, Union
 
+from ._cmdline import parse_cmdline
 from ._errors import ProcessNotFoundError, StatusParseError
 from ._model import Memory, ProcStatus
 from ._parse import parse_memory, parse_status
 from ._procfs import check_id, list_pids, list_tids, read_file, root_str
 
-__all__ = ["ScanError", "iter_processes", "read_memory", "read_pid", "read_task", "thread_ids"]
+__all__ = [
+    "CMDLINE_LIMIT",
+    "ScanError",
+    "iter_processes",
+    "read_cmdline",
+    "read_memory",
+    "read_pid",
+    "read_task",
+    "thread_ids",
+]
+
+# The longest command line execve(2) can create: argv and envp strings together
+# may take at most 3/4 of _STK_LIM (8 MiB, include/uapi/linux/resource.h), and
+# less under a smaller stack limit (fs/exec.c bprm_stack_limits). cmdline shows
+# only [arg_start, arg_end), or one page after setproctitle(3) (fs/proc/base.c
+# get_mm_cmdline), so a longer text was not written by the kernel for a process
+# started normally: prctl(PR_SET_MM_ARG_*) by a privileged process, or a fake tree.
+CMDLINE_LIMIT = 6 << 20
 
 
 def read_pid(pid: int, root: Union[str, os.PathLike[str]] = "/proc") -> ProcStatus:
@@ -44,6 +62,17 @@ def read_memory(pid: int, root: Union[str, os.PathLike[str]] = "/proc") -> Optio
     :func:`read_pid` raises.
     """
     return parse_memory(read_file(root_str(root), check_id(pid), "status"))
+
+
+def read_cmdline(pid: int, root: Union[str, os.PathLike[str]] = "/proc") -> tuple[str, ...]:
+    """The arguments of process ``pid`` (``<root>/<pid>/cmdline``) as it last exec'd them.
+
+    ``()`` for a kernel thread or a zombie. A process may rewrite its own
+    arguments (setproctitle(3)), so this is what the process shows, not proof
+    of what it ran. Raises what :func:`read_pid` raises, and
+    :class:`ProcfsFileError` for a text longer than :data:`CMDLINE_LIMIT`.
+    """
+    return parse_cmdline(read_file(root_str(root), check_id(pid), "cmdline", limit=CMDLINE_LIMIT))
 
 
 def read_task(pid: int, tid: int, root: Union[str, os.PathLike[str]] = "/proc") -> ProcStatus:

@@ -37,10 +37,14 @@ __all__ = ["EPILOG", "USAGE", "main"]
 USAGE = """\
 procstatus [-h] [--version] [--json] [--all] [--bytes] [--root PATH] [PID ...]
        procstatus [options] --file PATH [--file PATH ...]
-       procstatus top [-n N] [--sort {peak,rss,swap,size,pss,uss}] [--bytes] [--json] [--root PATH]
-       procstatus watch PID [--interval S] [--count N] [--bytes] [--root PATH]
+       procstatus top [-n N] [--sort {peak,rss,swap,size,pss,uss}] [--user NAME|UID]
+                      [--name PATTERN] [--cmdline] [--interval S [--count N]] [--bytes] [--json]
+                      [--root PATH]
+       procstatus watch PID [PID ...] [--interval S] [--count N] [--elapsed] [--json | --csv]
+                        [--output FILE] [--plot FILE] [--bytes] [--root PATH]
+       procstatus watch [options] -- CMD [ARG ...]
        procstatus run [--json] [-o FILE] [--top N] [--interval S] [--pss] [--wait-all]
-                      -- CMD [ARG ...]
+                      [--plot FILE] -- CMD [ARG ...]
        procstatus serve [--address ADDR] [--port PORT] [--name PATTERN] [--user USER] [--pid PID]
                         [--per-process] [--reset-peaks] [--root PATH]
        procstatus tree PID [--max-rss MIB] [--bytes] [--json] [--root PATH]"""
@@ -51,6 +55,7 @@ commands:
   procstatus show [PID ...]  the same, spelled out
   procstatus top             the processes using the most memory, by peak RSS
   procstatus watch PID       RSS and peak RSS over time, until Ctrl-C or exit
+  procstatus watch -- CMD    run CMD and watch it and its descendants until it exits
   procstatus run -- CMD      run CMD: the exact peak RSS of every process it starts, and more
   procstatus serve           serve every process's memory to Prometheus at /metrics
   procstatus tree PID        PID and its descendants: RSS, PSS, USS, swap and totals
@@ -66,8 +71,9 @@ exit status:
   70   an internal error (a bug in procstatus: please report it)
   130  interrupted with Ctrl-C
   141  the output was closed early (piped into head, for instance)
-  run: the command's own exit status (128 + N when killed by signal N); 125 when
-       it cannot be traced, 126 when it cannot be executed, 127 when not found
+  run, watch -- CMD: the command's own exit status (128 + N when killed by
+       signal N); 125 when it cannot be traced, 126 when it cannot be executed,
+       127 when not found
 
 Sizes are in IEC units (1 KiB = 1024 bytes) unless --bytes is given; --json
 always gives bytes. The JSON schema is described in the documentation

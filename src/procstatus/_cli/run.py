@@ -19,8 +19,9 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Optional, TextIO, Union
+from typing import TYPE_CHECKING, Optional, TextIO, Union, cast
 
+from .._plot import plot_run
 from .._run import (
     _STATUS_CANNOT_RUN,
     _STATUS_NOT_FOUND,
@@ -31,8 +32,12 @@ from .._run import (
     _run_traced,
 )
 from .._units import format_size, show_size
-from .common import PROG, OutputError, printable, seconds
+from .common import PROG, CommandError, OutputError, printable, seconds
 from .common import report as report_failure
+from .plotting import add_plot_option, check_plot_option, write_plot
+
+if TYPE_CHECKING:
+    from .._plot import RunLike
 
 __all__ = ["build_parser", "format_run_result", "main", "run_cli"]
 
@@ -46,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} run",
         usage=f"{PROG} run [-h] [--json] [-o FILE] [--top N] [--bytes] [--interval S] [--pss]"
-        " [--wait-all] -- CMD [ARG ...]",
+        " [--wait-all] [--plot FILE] -- CMD [ARG ...]",
         description="Run CMD and follow every process it starts (with ptrace): the exact peak RSS"
         " of each process (VmHWM read as it exits), the largest of them, and the tree's total"
         " as an upper bound and as the most seen in samples. The report goes to stderr (or"
@@ -93,13 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="wait for every process of the tree, not only the command, before reporting",
     )
+    add_plot_option(parser)  # --plot FILE (issue 14)
     return parser
 
 
 def _takes_value(option: str) -> bool:
     """Whether ``option`` is one whose value is the next word (``-o FILE``, ``-bo FILE``)."""
     if option.startswith("--"):
-        return option in ("--output", "--top", "--interval")
+        return option in ("--output", "--top", "--interval", "--plot")
     # A cluster of short flags: the value of -o is the rest of the word, or the next one.
     return option.endswith("o") and "o" not in option[1:-1]
 
@@ -123,6 +129,9 @@ def main(args: list[str]) -> int:
     command = args[start + 1 :] if args[start : start + 1] == ["--"] else args[start:]
     if not command:
         parser.error(f"give the command to run after --, e.g. {PROG} run -- make -j4")
+    unusable = check_plot_option(parser, options.plot)  # --plot (issue 14): before running
+    if unusable is not None:
+        return unusable
     report = None
     if options.output is not None:
         try:
@@ -142,6 +151,7 @@ def main(args: list[str]) -> int:
             interval=options.interval,
             pss=options.pss,
             wait_all=options.wait_all,
+            plot=options.plot,
         )
     finally:
         if report is not None:
@@ -159,6 +169,7 @@ def run_cli(
     interval: float = 0.05,
     pss: bool = False,
     wait_all: bool = False,
+    plot: Optional[str] = None,
 ) -> int:
     """Everything ``procstatus run`` does after argparse; returns procstatus's exit status.
 
@@ -191,6 +202,14 @@ def run_cli(
         with contextlib.suppress(OSError, OutputError):
             out.write(text + "\n")
             out.flush()
+    # ---- --plot FILE (issue 14): memory over time, after the report ----
+    if plot is not None:
+        try:
+            write_plot(plot, lambda: plot_run(plot, cast("RunLike", result)))
+        except CommandError as error:
+            _say(str(error))
+            return _STATUS_TRACE_FAILED
+    # ---- end of --plot ----
     return result.exit_code
 
 
