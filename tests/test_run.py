@@ -265,6 +265,27 @@ def test_background_child_outlives_the_command() -> None:
         os.kill(sleeper.pid, signal.SIGKILL)
 
 
+@pytest.mark.parametrize(
+    ("script", "state"),
+    [
+        ("sleep 30 & kill -STOP $!; exit 0", b"T"),  # stopped by a signal: stays stopped
+        ("(while :; do /bin/true; done) & exit 0", None),  # forks on while it is let go
+    ],
+    ids=["job-control-stop", "forking"],
+)
+def test_survivors_are_let_go_as_they_are(script: str, state: Optional[bytes]) -> None:
+    result = procstatus.run_command(["sh", "-c", script])
+    (survivor,) = [process for process in result.processes if process.running]
+    try:
+        check(result)  # nothing traced, not even a child it was forking meanwhile
+        status = raw_status(survivor.pid)
+        assert raw_field(status, b"TracerPid") == b"0"
+        if state is not None:
+            assert raw_field(status, b"State")[:1] == state
+    finally:
+        os.kill(survivor.pid, signal.SIGKILL)
+
+
 def test_wait_all_follows_the_background_child_to_its_end() -> None:
     result = check(procstatus.run_command(["sh", "-c", "sleep 0.3 & exit 4"], wait_all=True))
     sleeper = by_argv(result, "sleep", "0.3")
