@@ -1245,7 +1245,13 @@ class _Tracer:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, _WALL)
+            while True:
+                # Seized after all (an interruption right after PTRACE_SEIZE): it
+                # stops at its exit; let it go on from there.
+                _, status = os.waitpid(self.pid, _WALL)
+                if not os.WIFSTOPPED(status):
+                    break
+                self.ptrace(_PTRACE_CONT, self.pid, None, 0)
         self.command_reaped = True
         self.tasks.clear()
 
