@@ -208,9 +208,9 @@ def test_grandchild_peak_under_sh() -> None:
 
 
 def test_two_children_at_once() -> None:
-    # Both hold 120 MiB for a second at the same time: every sample in that second
+    # Both hold 120 MiB for two seconds, most of them at the same time: every sample then
     # sees both, and the bound adds both exact peaks.
-    child = f'{PY} -c "{hold(120, 1.0)}"'
+    child = f'{PY} -c "{hold(120, 2.0)}"'
     result = check(procstatus.run_command(["sh", "-c", f"{child} & {child} & wait"]))
     pythons = [p for p in result.processes if p.argv[:1] == (PY,)]
     assert len(pythons) == 2
