@@ -1,11 +1,17 @@
-"""Benchmark procstatus against the raw read of the file and against psutil (issue 6).
+"""Benchmark procstatus against the raw read of the file and against psutil (issues 6 and 10).
 
-Run from the repository: ``python benchmarks/bench.py`` (full: about a minute),
+Run from the repository: ``python benchmarks/bench.py`` (full: a few minutes),
 ``python benchmarks/bench.py --quick`` (a few rounds, for CI). psutil is optional
 (``pip install -e .[bench]``); without it the psutil rows and their targets are
 skipped. Every figure is the median over rounds; the jobs of one round run one
 after the other, so machine noise falls on all of them alike, and only the
 ratios of one run are compared: absolute times differ between runs.
+
+The rows are what users do: read a process and look at a few fields, its memory,
+all of it as JSON, sample its memory while it changes, scan every process. The
+last section scans the machine with and without a process that has 65,536
+supplementary groups (NGROUPS_MAX), the largest status text a kernel writes;
+making one needs root (setgroups), so without root that section is skipped.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ import importlib
 import mmap
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple, Optional
@@ -32,6 +40,11 @@ import procstatus  # noqa: E402  (after the path set-up, to bench this checkout)
 
 STATUS = "/proc/self/status"
 PSUTIL_ATTRS = ["memory_info", "status", "uids", "gids", "num_ctx_switches", "num_threads"]
+#: NGROUPS_MAX (include/uapi/linux/limits.h): the most groups a process can have.
+MANY_GROUPS = 65536
+
+SCAN_WITH = "scan, a 65,536-group process present"
+SCAN_WITHOUT = "scan, without it"
 
 
 class Job(NamedTuple):
@@ -136,8 +149,30 @@ def _touching_child(size: int) -> subprocess.Popen[str]:
 
 
 TARGETS = [
+    # Issue 10: what users do.
+    Target("read_pid vs raw read", "read_pid", "raw read", 2.5),
+    Target(
+        "read_pid(pid).memory vs psutil memory_info",
+        "read_pid(pid).memory",
+        "psutil memory_info",
+        1.0,
+    ),
+    Target("read_pid + 5 fields vs raw read", "read_pid + 5 fields", "raw read", 3.5),
+    Target(
+        "to_json_dict(read_pid) vs psutil oneshot",
+        "to_json_dict(read_pid(pid))",
+        "psutil oneshot",
+        0.6,
+    ),
+    Target(
+        "read_memory changing vs psutil memory_info",
+        "read_memory, values changing",
+        "psutil memory_info, values changing",
+        1.2,
+    ),
+    Target("scan with 65,536 groups vs without", SCAN_WITH, SCAN_WITHOUT, 1.5),
+    # Issue 6.
     Target("read_pid vs psutil oneshot", "read_pid", "psutil oneshot", 0.5),
-    Target("read_pid vs raw read", "read_pid", "raw read", 3.0),
     Target("read_memory vs psutil memory_info", "read_memory", "psutil memory_info", 1.0),
     Target("iter_processes vs psutil process_iter", "iter_processes", "psutil process_iter", 0.5),
     Target("import procstatus vs import attrs", "import procstatus", "import attrs", 1.3),
@@ -192,10 +227,15 @@ def render_tracing(loops: int, ratio: float, untraced: float, traced: float) -> 
     ), met
 
 
-def raw_read() -> bytes:
-    fd = os.open(STATUS, os.O_RDONLY | os.O_CLOEXEC)
+def raw_read(path: str = STATUS) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        return os.read(fd, 65536)
+        data = os.read(fd, 1 << 20)
+        while True:
+            more = os.read(fd, 1 << 20)
+            if not more:
+                return data
+            data += more
     finally:
         os.close(fd)
 
@@ -218,21 +258,59 @@ def ten_times(text: bytes) -> bytes:
     return grown
 
 
-def local_jobs() -> list[Job]:
+def _vary_rss(text: bytes) -> bytes:
+    # The same text with VmRSS one kB higher: defeats parse_memory's reuse of the last Memory.
+    head, _, rest = text.partition(b"\nVmRSS:")
+    value, _, tail = rest.partition(b" kB\n")
+    return head + b"\nVmRSS:\t" + b"%8d" % (int(value) + 1) + b" kB\n" + tail
+
+
+def sleeper(groups: int = 0) -> subprocess.Popen[bytes]:
+    """A child process that sleeps (with ``groups`` supplementary groups) until killed."""
+    code = (
+        "import os, sys, time\n"
+        f"if {groups}: os.setgroups(range(1000, 1000 + {groups}))\n"
+        "sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(3600)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    assert child.stdout is not None
+    if child.stdout.readline() != b"ready\n":
+        child.wait()
+        raise RuntimeError("the child process did not start")
+    return child
+
+
+def stop(child: subprocess.Popen[bytes]) -> None:
+    """Kill a child this benchmark started, by its pid, and reap it."""
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
+
+
+def local_jobs(other: int) -> list[Job]:
+    """procstatus' jobs; ``other`` is a second process, read in turn with this one."""
     pid = os.getpid()
     typical = raw_read()
     large = with_groups(typical, 300)
     big = ten_times(typical)
     changing = [typical, _vary_rss(typical)]
     turn = [0]
+    pids = [pid, other]
 
     def parse_changing() -> object:
         turn[0] ^= 1
         return procstatus.parse_memory(changing[turn[0]])
 
+    def read_memory_changing() -> object:
+        # Two processes in turn: the memory lines differ at every read, as in a
+        # sampling loop over a process whose memory moves.
+        turn[0] ^= 1
+        return procstatus.read_memory(pids[turn[0]])
+
     def read_pid_and_fields() -> object:
         status = procstatus.read_pid(pid)
-        return (status.name, status.state, status.rss, status.peak_rss, status.threads)
+        return (status.name, status.rss, status.peak_rss, status.uid, status.state)
 
     return [
         Job("raw read", raw_read),
@@ -242,21 +320,21 @@ def local_jobs() -> list[Job]:
         Job("parse_memory typical", lambda: procstatus.parse_memory(typical)),
         Job("parse_memory, values changing", parse_changing),
         Job("read_pid", lambda: procstatus.read_pid(pid)),
+        Job("read_pid(pid).memory", lambda: procstatus.read_pid(pid).memory),
         Job("read_pid + 5 fields", read_pid_and_fields),
+        Job(
+            "to_json_dict(read_pid(pid))", lambda: procstatus.to_json_dict(procstatus.read_pid(pid))
+        ),
         Job("read_memory", lambda: procstatus.read_memory(pid)),
+        Job("read_memory, values changing", read_memory_changing),
         Job("iter_processes", lambda: list(procstatus.iter_processes())),
     ]
 
 
-def _vary_rss(text: bytes) -> bytes:
-    # The same text with VmRSS one kB higher: defeats parse_memory's reuse of the last Memory.
-    head, _, rest = text.partition(b"\nVmRSS:")
-    value, _, tail = rest.partition(b" kB\n")
-    return head + b"\nVmRSS:\t" + b"%8d" % (int(value) + 1) + b" kB\n" + tail
-
-
-def psutil_jobs(psutil: ModuleType) -> list[Job]:
+def psutil_jobs(psutil: ModuleType, other: int) -> list[Job]:
     reused = psutil.Process()
+    both = [reused, psutil.Process(other)]
+    turn = [0]
 
     def oneshot() -> object:
         process = psutil.Process()
@@ -270,9 +348,14 @@ def psutil_jobs(psutil: ModuleType) -> list[Job]:
                 process.num_threads(),
             )
 
+    def memory_info_changing() -> object:
+        turn[0] ^= 1
+        return both[turn[0]].memory_info()
+
     return [
         Job("psutil oneshot", oneshot),
         Job("psutil memory_info", reused.memory_info),
+        Job("psutil memory_info, values changing", memory_info_changing),
         Job("psutil process_iter", lambda: list(psutil.process_iter(PSUTIL_ATTRS))),
     ]
 
@@ -300,6 +383,41 @@ def time_jobs(jobs: list[Job], rounds: int, seconds: float) -> dict[str, float]:
             for _ in range(number):
                 run()
             samples[job.name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def time_scans(rounds: int, scans: int) -> dict[str, float]:
+    """Scans with and without a 65,536-group process, alternating round by round.
+
+    Each round starts the process, times ``scans`` scans, kills it, and times as
+    many without it. Also timed while it runs: the raw read of its status (the
+    kernel's part: it prints 65,536 numbers, several times over while the seq_file
+    buffer grows) and procstatus' parse of that text.
+    """
+    samples: dict[str, list[float]] = {
+        SCAN_WITH: [],
+        SCAN_WITHOUT: [],
+        "raw read, 65,536-group status": [],
+        "parse_status, 65,536-group status": [],
+    }
+
+    def timed(name: str, run: Callable[[], object]) -> None:
+        start = time.perf_counter()
+        for _ in range(scans):
+            run()
+        samples[name].append((time.perf_counter() - start) / scans)
+
+    for _ in range(rounds):
+        child = sleeper(MANY_GROUPS)
+        try:
+            path = f"/proc/{child.pid}/status"
+            data = raw_read(path)
+            timed(SCAN_WITH, lambda: list(procstatus.iter_processes()))
+            timed("raw read, 65,536-group status", partial(raw_read, path))
+            timed("parse_status, 65,536-group status", partial(procstatus.parse_status, data))
+        finally:
+            stop(child)
+        timed(SCAN_WITHOUT, lambda: list(procstatus.iter_processes()))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -343,24 +461,27 @@ def show(seconds: float) -> str:
 
 def render(medians: dict[str, float], psutil: Optional[ModuleType]) -> tuple[str, bool]:
     floor = medians["raw read"]
-    lines = [f"{'job':38} {'median':>12} {'x raw read':>11}", "-" * 63]
+    lines = [f"{'job':40} {'median':>12} {'x raw read':>11}", "-" * 65]
     for name, seconds in medians.items():
-        lines.append(f"{name:38} {show(seconds)} {seconds / floor:10.2f}x")
-    lines += ["", f"{'target':40} {'ratio':>7} {'limit':>7}  result", "-" * 66]
+        lines.append(f"{name:40} {show(seconds)} {seconds / floor:10.2f}x")
+    lines += ["", f"{'target':44} {'ratio':>7} {'limit':>7}  result", "-" * 70]
     all_met = True
     for target in TARGETS:
         if target.job not in medians or target.against not in medians:
-            lines.append(f"{target.what:40} {'-':>7} {target.limit:6.1f}x  SKIPPED (no psutil)")
+            why = "not root" if target.job == SCAN_WITH else "no psutil"
+            lines.append(f"{target.what:44} {'-':>7} {target.limit:6.1f}x  SKIPPED ({why})")
             continue
         ratio = medians[target.job] / medians[target.against]
         met = ratio <= target.limit
         all_met = all_met and met
         result = "PASS" if met else "MISS"
-        lines.append(f"{target.what:40} {ratio:6.2f}x {target.limit:6.1f}x  {result}")
+        lines.append(f"{target.what:44} {ratio:6.2f}x {target.limit:6.1f}x  {result}")
     if psutil is None:
         lines.append(
             "psutil is not installed: its rows and targets were skipped (pip install .[bench])"
         )
+    if SCAN_WITH not in medians:
+        lines.append("not root: the 65,536-group process (setgroups) and its rows were skipped")
     return "\n".join(lines), all_met
 
 
@@ -383,20 +504,30 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few short rounds (for CI)")
     args = parser.parse_args(argv)
-    rounds, seconds, import_runs = (3, 0.005, 3) if args.quick else (21, 0.05, 40)
+    rounds, seconds, import_runs, scan_rounds, scans = (
+        (3, 0.005, 3, 2, 2) if args.quick else (21, 0.05, 40, 15, 5)
+    )
 
     psutil = load_psutil()
-    jobs = local_jobs() + (psutil_jobs(psutil) if psutil is not None else [])
-    sleeper = subprocess.Popen(["sleep", "3600"])  # the small idle process of rollup_jobs
-    jobs += rollup_jobs(psutil, sleeper.pid)
-    for job in jobs:
-        job.run()  # warm up: parse_status and parse_memory learn the shapes of this machine
-        job.run()
-    print(machine())
-    if psutil is not None:
-        print(f"psutil {psutil.__version__}")
-    print(f"{'quick' if args.quick else 'full'} mode: {rounds} rounds\n")
-    medians = time_jobs(jobs, rounds, seconds)
+    other = sleeper()
+    idle = subprocess.Popen(["sleep", "3600"])  # the small idle process of rollup_jobs
+    try:
+        jobs = local_jobs(other.pid) + (
+            psutil_jobs(psutil, other.pid) if psutil is not None else []
+        )
+        jobs += rollup_jobs(psutil, idle.pid)
+        for job in jobs:
+            job.run()  # warm up: parse_status and parse_memory learn the shapes of this machine
+            job.run()
+        print(machine())
+        if psutil is not None:
+            print(f"psutil {psutil.__version__}")
+        print(f"{'quick' if args.quick else 'full'} mode: {rounds} rounds\n")
+        medians = time_jobs(jobs, rounds, seconds)
+    finally:
+        stop(other)
+    if os.geteuid() == 0:
+        medians.update(time_scans(scan_rounds, scans))
     medians.update(time_imports(import_runs))
     table, all_met = render(medians, psutil)
     print(table)
@@ -406,8 +537,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         f"\nread_rollup cost per GiB of RSS: {per_gib * 1e3:.2f} ms"
         f" (child with {size >> 20} MiB touched: {show(large)}, idle child: {show(small)})"
     )
-    sleeper.kill()
-    sleeper.wait()
+    idle.kill()
+    idle.wait()
     loops = 100 if args.quick else 500
     tracing, met = render_tracing(loops, *tracing_overhead(loops, 3 if args.quick else 15))
     print(f"\n{tracing}")

@@ -344,6 +344,45 @@ DAMAGE_BASES: st.SearchStrategy[bytes] = (
 )
 
 
+# Values of every type, for the constructors that take typed values
+# (ProcStatus.from_fields, replace): each must be taken exactly or refused with
+# FieldTypeError or FieldValueError.
+
+_numbers = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=0, max_value=100_000),
+    st.sampled_from([0, 1, 1024, 2**32 - 1, 2**32, 2**64 - 1, 2**64, 2**256, -1, 10**20]),
+    st.integers(min_value=0, max_value=2**64).map(lambda number: number * 1024),
+)
+_texts = st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\n\t :\\()"))
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    _numbers,
+    st.floats(allow_nan=False),
+    _texts,
+    st.binary(max_size=8),
+    st.builds(TaskState, _texts, _texts),
+    st.builds(TaskState, st.sampled_from("RSDTtZXIPW"), st.sampled_from(["running", "x)", ""])),
+)
+
+#: Any value at all that a field might be given: scalars, and collections of them.
+any_values: st.SearchStrategy[object] = st.one_of(
+    _scalars,
+    st.tuples(_numbers, _numbers),
+    st.tuples(_numbers, _numbers, _numbers, _numbers),
+    st.builds(Ids, _numbers, _numbers, _numbers, _numbers),
+    st.builds(SigQ, _numbers, _numbers),
+    st.lists(_scalars, max_size=5).map(tuple),
+    st.lists(_numbers, max_size=5).map(tuple),
+    st.lists(_texts, max_size=4).map(tuple),
+    st.lists(_numbers, max_size=5),
+    st.frozensets(_numbers, max_size=5),
+    st.sets(st.integers(min_value=-5, max_value=40_000), max_size=5),
+    st.dictionaries(_texts, _numbers, max_size=2),
+)
+
+
 # smaps_rollup texts (tests/test_rollup_properties.py, tests/test_rollup_corpus.py).
 
 #: Real rollup texts: captured here by scripts/capture_rollups.py and quoted from reports.

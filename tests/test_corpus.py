@@ -36,7 +36,7 @@ assert len(FILES) == 60, f"expected the 60 corpus files, found {len(FILES)} in {
 
 #: Copies damaged by whoever pasted them (INDEX.md): (line, field) of the error.
 DAMAGED = {
-    "018": (37, None),  # Mems_allowed hard-wrapped: line 37 is a piece of it, with no ':'
+    "018": (36, "Mems_allowed"),  # hard-wrapped: line 36 ends in a cut word (37 has no ':')
     "037": (33, "HugetlbPages"),  # man page annotation "# 4.4" after the value
     "041": (34, "Mems_allowed"),  # cut after "00000000,"
 }
@@ -444,10 +444,14 @@ def test_only_kernel_threads_and_zombies_lack_memory(path: Path) -> None:
         assert status.kthread is True
 
 
-def test_damaged_018_points_at_the_wrapped_piece() -> None:
+def test_damaged_018_points_at_the_first_piece_of_the_wrapped_line() -> None:
+    # The first bad line of the text: its last word was cut after five digits.
     with pytest.raises(
         StatusParseError,
-        match=re.escape("line 37: no ':' in the line: '000,00000000,"),
+        match=re.escape(
+            "line 36 (Mems_allowed): expected comma-separated 32-bit words of lower-case"
+            " hexadecimal digits: 'Mems_allowed:\\t00000000,"
+        ),
     ):
         parse_status(corpus("018").read_bytes())
 

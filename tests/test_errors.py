@@ -13,6 +13,8 @@ import pytest
 import procstatus
 from procstatus import (
     Error,
+    FieldTypeError,
+    FieldValueError,
     PeakResetUnavailableError,
     PeakTraceError,
     ProcessNotFoundError,
@@ -27,6 +29,8 @@ from procstatus import (
 #: Every exception class procstatus exports, with the builtin it has always been.
 BUILTIN_BASES: dict[type[Error], type[Exception]] = {
     StatusParseError: ValueError,
+    FieldValueError: ValueError,
+    FieldTypeError: TypeError,
     ProcessNotFoundError: ProcessLookupError,
     ProcfsPermissionError: PermissionError,
     ProcfsNotFoundError: FileNotFoundError,
@@ -104,6 +108,22 @@ def test_a_parse_error_message_has_no_control_character(
     assert str(error) == f"{where}: the field appears twice: 'x\\x1b[2J'"
     assert str(error).isprintable()
     assert error.field == field  # the attribute keeps the key as it was
+
+
+@pytest.mark.parametrize("cls", [FieldValueError, FieldTypeError], ids=lambda cls: cls.__name__)
+def test_a_field_error_message_has_no_control_character(
+    cls: type[FieldValueError | FieldTypeError],
+) -> None:
+    error = cls("\x1b[2J", "a field name is not empty and has no ':' or newline")
+    assert str(error) == "'\\x1b[2J': a field name is not empty and has no ':' or newline"
+    assert error.field == "\x1b[2J"
+    assert str(cls("VmRSS", "why")) == "VmRSS: why"
+
+
+def test_a_hostile_key_given_to_from_fields() -> None:
+    with pytest.raises(FieldTypeError) as caught:
+        procstatus.ProcStatus.from_fields({"\x1b[2J": 5})
+    assert str(caught.value) == "'\\x1b[2J': expected a str, not int"
 
 
 def test_a_duplicated_hostile_key_from_the_parser() -> None:

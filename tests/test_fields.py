@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 from typing import Any
 
 from helpers_files import PROJECT_DIR, REFERENCE, require
-from procstatus import FIELDS, Memory, ProcStatus
+from procstatus import FIELDS, Memory, ProcStatus, _model
 from procstatus._fields import BY_ATTRIBUTE, MEMORY_FIELDS
 from procstatus._model import _Field
 
@@ -83,3 +84,31 @@ def test_docs_fields_page_is_generated_from_the_table() -> None:
     spec.loader.exec_module(module)
     page = require(PROJECT_DIR / "docs" / "fields.md").read_text(encoding="utf-8")
     assert page == module.render(), "docs/fields.md is stale: run python scripts/fields_doc.py"
+
+
+def load_script(name: str) -> Any:
+    """A script of scripts/ as a module (the sdist has them; an installed wheel does not)."""
+    script = require(PROJECT_DIR / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_typed_keys_of_the_model_are_generated_from_the_table() -> None:
+    # The attributes and the overloads of __getitem__ and get (so that mypy knows
+    # status["VmHWM"] is an int) are written by scripts/field_types.py. The module
+    # checked is the one imported: the source tree's, or an installed wheel's.
+    source = Path(_model.__file__).read_text(encoding="utf-8")
+    fresh = load_script("field_types").render(source)
+    assert source == fresh, "_model.py is stale: run python scripts/field_types.py"
+
+
+def test_every_field_type_has_its_key_alias() -> None:
+    module = load_script("field_types")
+    grouped = module.groups()
+    assert sorted(name for names in grouped.values() for name in names) == sorted(FIELDS)
+    for python_type, names in grouped.items():
+        assert {FIELDS[name].kind.python_type for name in names} == {python_type}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from procstatus import FIELDS, parse_status, to_json_dict
-from procstatus._json import _CONVERTERS
+from procstatus._json import FORMS
 
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     (
@@ -118,4 +118,4 @@ def test_every_string_is_valid_unicode(text: str | bytes, expected: dict[str, An
 def test_every_kind_of_the_field_table_has_a_json_form() -> None:
     # A new kind must be given a form on purpose, not fall back to text by accident.
     kinds = {spec.kind.name for spec in FIELDS.values()}
-    assert kinds <= {kind.name for kind in _CONVERTERS}
+    assert kinds <= {kind.name for kind in FORMS}

@@ -445,3 +445,32 @@ def test_parse_memory_of_bytes_equals_str() -> None:
 
 def test_parse_status_returns_a_proc_status() -> None:
     assert isinstance(parse_status(TEXT), ProcStatus)
+
+
+# s390 register dumps (task_show_regs(), up to 2.6.37) continue a free-text line
+# on the indented lines after it.
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (
+            "User GPRS:\t0 1\n           2 3\n           4 5\nPid:\t1\n",
+            "0 1\n           2 3\n           4 5",
+        ),
+        ("User GPRS:\t0 1\n  2 3\n\n \t\n  4 5\n\nPid:\t1\n", "0 1\n  2 3\n  4 5"),
+        ("User GPRS:\t0 1\n\n  2 3", "0 1\n  2 3"),
+        ("Future:\tx  \n\tmore  \n", "x\n\tmore  "),
+    ],
+    ids=["three-lines", "blank-lines-between", "blank-line-first", "unknown-line"],
+)
+def test_continuation_lines_join_their_free_text_line(text: str, value: str) -> None:
+    status = parse_status(text)
+
+    key = next(iter(status))
+    assert status[key] == value
+
+
+def test_only_free_text_lines_continue() -> None:
+    with pytest.raises(StatusParseError, match=r"^line 2: no ':' in the line: '  7'"):
+        parse_status("Pid:\t1\n  7\n")

@@ -8,8 +8,11 @@ from typing import Callable, TypeVar, Union
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import procstatus
 from procstatus import (
     FIELDS,
+    FieldTypeError,
+    FieldValueError,
     ProcStatus,
     StatusParseError,
     check_invariants,
@@ -17,13 +20,14 @@ from procstatus import (
     parse_memory,
     parse_status,
 )
-from procstatus._fields import MEMORY_FIELDS
+from procstatus._fields import BY_ATTRIBUTE, MEMORY_FIELDS
 from strategies import (
     CORPUS,
     DAMAGE_BASES,
     FEW,
     SOME,
     Generated,
+    any_values,
     kernel_statuses,
     mutated,
     name_line,
@@ -239,3 +243,83 @@ def test_damaged_real_texts_parse_like_a_cold_parse(data: bytes) -> None:
         parse_memory(text)
 
     assert_same_as_with_a_blank_first_line(data)
+
+
+# Typed values in: ProcStatus.from_fields and replace take a value exactly or
+# refuse it with FieldTypeError or FieldValueError naming the field, and never
+# change another line.
+
+ATTRIBUTES = sorted(BY_ATTRIBUTE)
+
+
+def made_or_refused(
+    make: Callable[[], ProcStatus],
+) -> Union[ProcStatus, FieldTypeError, FieldValueError]:
+    """The status made, or the field error raised (any other error escapes)."""
+    try:
+        return make()
+    except (FieldTypeError, FieldValueError) as error:
+        return error
+
+
+def assert_only_that_line_changed(before: ProcStatus, after: ProcStatus, key: str) -> None:
+    assert [k for k in after if k != key] == [k for k in before if k != key]
+    assert {k: after[k] for k in after if k != key} == {k: before[k] for k in before if k != key}
+    read_everything(after)
+
+
+@SOME
+@given(kernel_statuses(), st.sampled_from(ATTRIBUTES), any_values)
+def test_replace_takes_any_value_exactly_or_refuses_it(
+    made: Generated, attribute: str, value: object
+) -> None:
+    status = parse_status(made.text)
+    key = BY_ATTRIBUTE[attribute].name
+    changed = made_or_refused(lambda: status.replace(**{attribute: value}))
+    if isinstance(changed, (FieldTypeError, FieldValueError)):
+        assert isinstance(changed, procstatus.Error)
+        assert changed.field == key
+        return
+    if value is None:
+        assert key not in changed
+    else:
+        assert changed[key] == value
+        assert getattr(changed, attribute) == value
+    assert_only_that_line_changed(status, changed, key)
+
+
+@FEW
+@given(kernel_statuses(), kernel_statuses(), st.sampled_from(ATTRIBUTES))
+def test_replace_takes_every_value_a_kernel_prints(
+    made: Generated, other: Generated, attribute: str
+) -> None:
+    status, donor = parse_status(made.text), parse_status(other.text)
+    value = getattr(donor, attribute)
+
+    changed = status.replace(**{attribute: value})
+
+    assert getattr(changed, attribute) == value
+    assert_only_that_line_changed(status, changed, BY_ATTRIBUTE[attribute].name)
+
+
+@SOME
+@given(st.dictionaries(st.sampled_from(sorted(FIELDS)) | st.text(max_size=6), any_values))
+def test_from_fields_takes_any_mapping_exactly_or_refuses_it(fields: dict[str, object]) -> None:
+    status = made_or_refused(lambda: ProcStatus.from_fields(fields))
+    if isinstance(status, (FieldTypeError, FieldValueError)):
+        assert isinstance(status, procstatus.Error)
+        return
+    assert list(status) == [key for key, value in fields.items() if value is not None]
+    assert {key: status[key] for key in status} == {
+        key: value for key, value in fields.items() if value is not None
+    }
+    read_everything(status)
+
+
+@FEW
+@given(kernel_statuses())
+def test_from_fields_of_a_parsed_status_is_that_status(made: Generated) -> None:
+    status = parse_status(made.text)
+
+    assert ProcStatus.from_fields(status) == status
+    assert ProcStatus.from_fields(dict(status)) == status

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import (
     Error,
+    FieldTypeError,
+    FieldValueError,
     PeakResetUnavailableError,
     PeakTraceError,
     ProcessNotFoundError,
@@ -87,6 +89,8 @@ __all__ = [
     "SMAPS_LIMIT",
     "Error",
     "FieldSpec",
+    "FieldTypeError",
+    "FieldValueError",
     "Ids",
     "Kind",
     "Memory",

@@ -10,6 +10,8 @@ from typing import Optional
 
 __all__ = [
     "Error",
+    "FieldTypeError",
+    "FieldValueError",
     "PeakResetUnavailableError",
     "PeakTraceError",
     "ProcessNotFoundError",
@@ -68,6 +70,46 @@ def _rebuild_parse_error(
     reason: str, line: int, field: Optional[str], text: str
 ) -> StatusParseError:
     return StatusParseError(reason, line=line, field=field, text=text)
+
+
+def _field_message(field: str, reason: str) -> str:
+    # A field name may come from anyone (an unknown key given to from_fields):
+    # shown as repr() shows it when it holds a control character, as above.
+    return f"{field if field.isprintable() else repr(field)}: {reason}"
+
+
+class FieldValueError(ValueError, Error):
+    """A typed value that the kernel could not print on its line, given to
+    :meth:`ProcStatus.from_fields` or :meth:`ProcStatus.replace`.
+
+    ``field`` is the kernel name of the line and ``reason`` what is wrong: a
+    negative size, a memory size that is not whole kB, an id beyond 32 bits,
+    a text that would start another line...
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(_field_message(field, reason))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.field, self.reason))
+
+
+class FieldTypeError(TypeError, Error):
+    """A value of the wrong Python type (a bool field given an int, a tuple field
+    a list...), or a name that is no field, given to :meth:`ProcStatus.from_fields`
+    or :meth:`ProcStatus.replace`. Nothing is converted: ``field`` is the kernel
+    name (or the attribute name given), ``reason`` what was expected.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(_field_message(field, reason))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.field, self.reason))
 
 
 class ProcessNotFoundError(ProcessLookupError, Error):

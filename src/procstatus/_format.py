@@ -3,30 +3,25 @@
 Useful to build fake /proc trees in tests: ``format_status(status)`` writes
 each field the way fs/proc/array.c prints it (``Key:<TAB>value``, memory in
 kB padded to eight columns, masks in hexadecimal), in the status's own order,
-so ``parse_status(format_status(s)) == s`` for every status.
+so ``parse_status(format_status(s)) == s`` for every status. Each value is
+written by its kind (``Kind._write`` in ``_kinds.py``), the same code that
+checks the values of ``ProcStatus.from_fields`` and ``replace``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ._fields import FIELDS
+from ._kinds import TEXT
 from ._model import ProcStatus
 
-__all__ = ["format_fields", "format_status"]
+__all__ = ["format_status"]
 
 
 def format_status(status: ProcStatus) -> str:
     """Render a status in the kernel's own format, one line per field, ending in a newline."""
-    return format_fields(status)
-
-
-def format_fields(fields: Mapping[str, Any]) -> str:
-    """Render kernel-named values (typed, or text for unknown lines) as a status text."""
     lines = []
-    for key, value in fields.items():
+    for key, value in status.items():
         spec = FIELDS.get(key)
-        text = value if spec is None else spec.kind.render(value)
-        lines.append(f"{key}:\t{text}\n")
+        kind = TEXT if spec is None else spec.kind  # unknown lines are text
+        lines.append(f"{key}:\t{kind._write(value)}\n")
     return "".join(lines)

@@ -1,17 +1,49 @@
-"""The parsed status: :class:`ProcStatus`, and its memory view :class:`Memory`."""
+"""The parsed status: :class:`ProcStatus`, and its memory view :class:`Memory`.
+
+# Strategy:
+A ProcStatus holds the text of each line, already checked, and turns a value
+into its Python type when it is first read, then keeps it. Every way in checks
+each line with its kind's one check (``Kind._check`` in ``_kinds.py``):
+
+- the parser's exact path (``_parse.py``) hands over the texts of its lines;
+- the parser's fast path (``_fastpath.py``) hands over the whole text and the
+  template that matched it, which proved every line valid in one match: the
+  texts are cut out of it all at once when the first value is read (a caller
+  often reads a few fields, or none), and ``memory`` takes the memory block in
+  one more match;
+- :meth:`ProcStatus.from_fields` and :meth:`ProcStatus.replace` take typed
+  values, which each kind writes as the kernel would and checks like a parsed
+  line (``_kinds.write_checked``): no text of a whole status is made or parsed.
+
+Everything that wants every value (equality, ``items()``, the JSON form)
+converts them in one pass. Nothing here imports the parser: the fast path's
+templates are known only through the small ``_Layout`` protocol.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Generic, NamedTuple, Optional, TypeVar, overload
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    NamedTuple,
+    Optional,
+    Protocol,
+    TypeVar,
+    Union,
+    overload,
+)
 
-from ._errors import StatusParseError
+from ._errors import FieldTypeError, FieldValueError
 from ._fields import BY_ATTRIBUTE, FIELDS, MEMORY_FIELDS
-from ._kinds import KB, Ids, SigQ, TaskState
+from ._kinds import TEXT, Ids, SigQ, TaskState, write_checked
 
 __all__ = ["Memory", "ProcStatus"]
 
 T = TypeVar("T")
+_T = TypeVar("_T")
 
 _NOT_YET: Any = object()  # not converted yet (None is a value: absent)
 
@@ -69,6 +101,29 @@ class Memory(NamedTuple):
     hugetlb: Optional[int] = None
 
 
+class _Layout(Protocol):
+    """What the fast path knows of a text it matched (``_fastpath.Template``)."""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The kernel names of the lines, in order."""
+
+    @property
+    def index(self) -> Mapping[str, int]:
+        """The position of each name in ``keys``."""
+
+    def texts(self, text: str) -> list[str]:
+        """The text of every line, in order, cut out of ``text`` in one pass."""
+
+    def memory(self, text: str) -> Optional[Memory]:
+        """The memory lines of ``text``, from one match."""
+
+
+#: The converter of each known line; unknown lines are text.
+_CONVERT = {name: spec.kind._convert for name, spec in FIELDS.items()}
+_MEMORY_KEYS = tuple(spec.name for spec in MEMORY_FIELDS)
+
+
 class _Field(Generic[T]):
     """A typed attribute of :class:`ProcStatus`, bound by name to its table row."""
 
@@ -89,7 +144,111 @@ class _Field(Generic[T]):
     def __get__(self, status: Optional[ProcStatus], owner: type) -> Any:
         if status is None:
             return self
-        return status.get(self.key)
+        # The hot path of every read: one dict lookup once the value is converted.
+        value = status._values.get(self.key, _NOT_YET)
+        return status._read(self.key) if value is _NOT_YET else value
+
+
+# BEGIN GENERATED KEYS (scripts/field_types.py writes it from procstatus.FIELDS)
+if TYPE_CHECKING:
+    #: Kernel names whose value is ``str``.
+    _StrKey = Literal[
+        "Name",
+        "Speculation_Store_Bypass",
+        "SpeculationIndirectBranch",
+        "StaBrk",
+        "Brk",
+        "StaStk",
+        "ExecLim",
+        "task",
+        "User PSW ",
+        "User GPRS",
+        "User ACRS",
+    ]
+    #: Kernel names whose value is ``int``.
+    _IntKey = Literal[
+        "Umask",
+        "SleepAVG",
+        "Tgid",
+        "Ngid",
+        "Pid",
+        "PPid",
+        "TracerPid",
+        "FDSize",
+        "VmPeak",
+        "VmSize",
+        "VmLck",
+        "VmPin",
+        "VmHWM",
+        "VmRSS",
+        "RssAnon",
+        "RssFile",
+        "RssShmem",
+        "VmData",
+        "VmStk",
+        "VmExe",
+        "VmLib",
+        "VmPTE",
+        "VmPMD",
+        "VmSwap",
+        "HugetlbPages",
+        "Mem",
+        "Slack",
+        "Shared",
+        "untag_mask",
+        "Threads",
+        "SigPnd",
+        "ShdPnd",
+        "SigBlk",
+        "SigIgn",
+        "SigCgt",
+        "CapInh",
+        "CapPrm",
+        "CapEff",
+        "CapBnd",
+        "CapAmb",
+        "Seccomp",
+        "Seccomp_filters",
+        "voluntary_ctxt_switches",
+        "nonvoluntary_ctxt_switches",
+    ]
+    #: Kernel names whose value is ``TaskState``.
+    _TaskStateKey = Literal["State"]
+    #: Kernel names whose value is ``Ids``.
+    _IdsKey = Literal[
+        "Uid",
+        "Gid",
+    ]
+    #: Kernel names whose value is ``tuple[int, ...]``.
+    _IntTupleKey = Literal[
+        "Groups",
+        "NStgid",
+        "NSpid",
+        "NSpgid",
+        "NSsid",
+    ]
+    #: Kernel names whose value is ``bool``.
+    _BoolKey = Literal[
+        "Kthread",
+        "CoreDumping",
+        "THP_enabled",
+        "NoNewPrivs",
+    ]
+    #: Kernel names whose value is ``SigQ``.
+    _SigQKey = Literal["SigQ"]
+    #: Kernel names whose value is ``frozenset[int]``.
+    _IntSetKey = Literal[
+        "Cpus_allowed",
+        "Cpus_allowed_list",
+        "Mems_allowed",
+        "Mems_allowed_list",
+    ]
+    #: Kernel names whose value is ``tuple[str, ...]``.
+    _StrTupleKey = Literal[
+        "x86_Thread_features",
+        "x86_Thread_features_locked",
+    ]
+# END GENERATED KEYS
 
 
 class ProcStatus(Mapping[str, Any]):
@@ -102,14 +261,128 @@ class ProcStatus(Mapping[str, Any]):
     order, with their text as the value. Iterating gives the kernel names in
     file order.
 
-    Instances are immutable; :meth:`replace` makes a changed copy. Create them
-    with :func:`procstatus.parse_status`, which has already checked every value,
-    so reading a value never raises.
+    Instances are immutable and every value in them was checked when they were
+    made, so reading a value never raises. Make them with
+    :func:`procstatus.parse_status` (from a text) or :meth:`from_fields` (from
+    typed values); :meth:`replace` makes a changed copy.
     """
 
-    __slots__ = ("_converted", "_raw")
+    __slots__ = ("_index", "_keys", "_layout", "_text", "_texts", "_values")
 
-    # Attribute names and types; everything else about a field is in _fields.FIELDS.
+    _keys: tuple[str, ...]
+    #: The position of each key in ``_keys`` (and in ``_texts``).
+    _index: Mapping[str, int]
+    #: The text of each line, in order; on the fast path None until first needed.
+    _texts: Optional[list[str]]
+    #: The whole text and the template that matched it, on the fast path.
+    _text: str
+    _layout: Optional[_Layout]
+    #: Converted values; None for fields of the table that are absent.
+    _values: dict[str, Any]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # The unchecked constructors are private; the public ones check every value.
+        raise TypeError(
+            "ProcStatus is made by procstatus.parse_status() or ProcStatus.from_fields()"
+        )
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, object]) -> ProcStatus:
+        """A status with these lines, in this order, from typed values by kernel name.
+
+        Each value must have the type the field reads as (docs/fields.md): an
+        ``int`` in bytes for memory (a multiple of 1024: the kernel prints kB), a
+        ``bool`` for a flag, an :class:`Ids` or a tuple of four ids for ``Uid``,
+        a ``frozenset`` for CPU sets, a ``str`` for unknown lines... Nothing is
+        converted, and each value is checked as the parser checks a line, so
+        ``from_fields(status) == status`` and
+        ``parse_status(format_status(s)) == s`` for every result. ``None`` leaves
+        a line out.
+
+        Raises :class:`~procstatus.FieldTypeError` (a TypeError) for a value of
+        the wrong type and :class:`~procstatus.FieldValueError` (a ValueError)
+        for a value the kernel could not print, naming the field.
+
+        >>> ProcStatus.from_fields({"Name": "sh", "VmRSS": 8192}).rss
+        8192
+        """
+        if not isinstance(fields, Mapping):
+            raise TypeError(f"fields must be a mapping, not {type(fields).__name__}")
+        texts: dict[str, str] = {}
+        for key, value in fields.items():
+            if not isinstance(key, str):
+                raise FieldTypeError(repr(key), "a field name is a str")
+            if not key or ":" in key or "\n" in key:
+                raise FieldValueError(key, "a field name is not empty and has no ':' or newline")
+            if value is not None:
+                texts[key] = _write(key, value)
+        return cls._from_texts(texts)
+
+    @classmethod
+    def _from_lines(
+        cls, keys: tuple[str, ...], index: Mapping[str, int], texts: list[str]
+    ) -> ProcStatus:
+        """A status of checked lines: their keys, positions and texts (the exact path)."""
+        status = object.__new__(cls)
+        status._keys = keys
+        status._index = index
+        status._texts = texts
+        status._text = ""
+        status._layout = None
+        status._values = {}
+        return status
+
+    @classmethod
+    def _from_texts(cls, texts: dict[str, str]) -> ProcStatus:
+        """A status of checked texts by key (from_fields, replace, unpickling)."""
+        keys = tuple(texts)
+        return cls._from_lines(keys, dict(zip(keys, range(len(keys)))), list(texts.values()))
+
+    @classmethod
+    def _from_match(cls, text: str, layout: _Layout) -> ProcStatus:
+        """A status of a text that a fast-path template matched, and so checked."""
+        status = object.__new__(cls)
+        status._keys = layout.keys
+        status._index = layout.index
+        status._texts = None
+        status._text = text
+        status._layout = layout
+        status._values = {}
+        return status
+
+    # Values.
+
+    def _all_texts(self) -> list[str]:
+        texts = self._texts
+        if texts is None:
+            layout = self._layout
+            if layout is None:  # pragma: no cover  (set together with _texts = None)
+                raise AssertionError("a status without its texts always has its template")
+            texts = self._texts = layout.texts(self._text)
+        return texts
+
+    def _read(self, key: str) -> Any:
+        """Convert one value (None when the line is absent) and keep it."""
+        position = self._index.get(key)
+        if position is not None:
+            value = _CONVERT.get(key, str)(self._all_texts()[position])
+            self._values[key] = value
+            return value
+        if key in FIELDS:  # only the table's names: reading garbage keys keeps nothing
+            self._values[key] = None
+        return None
+
+    def _all_values(self) -> dict[str, Any]:
+        """Every value converted, in one pass; the result also holds absent fields as None."""
+        values = self._values
+        for key, text in zip(self._keys, self._all_texts()):
+            if values.get(key) is None:
+                values[key] = _CONVERT.get(key, str)(text)
+        return values
+
+    # Mapping protocol, by kernel name.
+
+    # BEGIN GENERATED FIELDS (scripts/field_types.py writes it from procstatus.FIELDS)
     name = _Field[Optional[str]]()
     umask = _Field[Optional[int]]()
     state = _Field[Optional[TaskState]]()
@@ -177,60 +450,152 @@ class ProcStatus(Mapping[str, Any]):
     x86_thread_features = _Field[Optional[tuple[str, ...]]]()
     x86_thread_features_locked = _Field[Optional[tuple[str, ...]]]()
 
-    def __init__(self, raw: Mapping[str, str]) -> None:
-        """Wrap already validated raw values; use :func:`procstatus.parse_status` instead."""
-        self._raw = raw
-        self._converted: dict[str, Any] = {}
+    @overload
+    def __getitem__(self, key: _StrKey) -> str: ...
 
-    # Mapping protocol, by kernel name.
+    @overload
+    def __getitem__(self, key: _IntKey) -> int: ...
+
+    @overload
+    def __getitem__(self, key: _TaskStateKey) -> TaskState: ...
+
+    @overload
+    def __getitem__(self, key: _IdsKey) -> Ids: ...
+
+    @overload
+    def __getitem__(self, key: _IntTupleKey) -> tuple[int, ...]: ...
+
+    @overload
+    def __getitem__(self, key: _BoolKey) -> bool: ...
+
+    @overload
+    def __getitem__(self, key: _SigQKey) -> SigQ: ...
+
+    @overload
+    def __getitem__(self, key: _IntSetKey) -> frozenset[int]: ...
+
+    @overload
+    def __getitem__(self, key: _StrTupleKey) -> tuple[str, ...]: ...
+
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+
+    # END GENERATED FIELDS
 
     def __getitem__(self, key: str) -> Any:
-        value = self._converted.get(key, _NOT_YET)
-        return self._convert(key) if value is _NOT_YET else value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        # Mapping.get would raise and catch a KeyError for every absent line,
-        # and attributes read through here: this is the hot path of a read.
-        value = self._converted.get(key, _NOT_YET)
-        if value is not _NOT_YET:
-            return value
-        return self._convert(key) if key in self._raw else default
-
-    def _convert(self, key: str) -> Any:
-        text = self._raw[key]
-        spec = FIELDS.get(key)
-        value = text if spec is None else spec.kind.convert(text)
-        self._converted[key] = value
+        value = self._values.get(key)
+        if value is None:
+            if key not in self._index:
+                raise KeyError(key)
+            value = self._read(key)
         return value
 
+    # BEGIN GENERATED GET (scripts/field_types.py writes it from procstatus.FIELDS)
+    # Narrower than Mapping.get by key, which mypy cannot match item by item.
+    @overload  # type: ignore[override]
+    def get(self, key: _StrKey, default: None = None) -> Optional[str]: ...
+
+    @overload
+    def get(self, key: _StrKey, default: _T) -> Union[str, _T]: ...
+
+    @overload
+    def get(self, key: _IntKey, default: None = None) -> Optional[int]: ...
+
+    @overload
+    def get(self, key: _IntKey, default: _T) -> Union[int, _T]: ...
+
+    @overload
+    def get(self, key: _TaskStateKey, default: None = None) -> Optional[TaskState]: ...
+
+    @overload
+    def get(self, key: _TaskStateKey, default: _T) -> Union[TaskState, _T]: ...
+
+    @overload
+    def get(self, key: _IdsKey, default: None = None) -> Optional[Ids]: ...
+
+    @overload
+    def get(self, key: _IdsKey, default: _T) -> Union[Ids, _T]: ...
+
+    @overload
+    def get(self, key: _IntTupleKey, default: None = None) -> Optional[tuple[int, ...]]: ...
+
+    @overload
+    def get(self, key: _IntTupleKey, default: _T) -> Union[tuple[int, ...], _T]: ...
+
+    @overload
+    def get(self, key: _BoolKey, default: None = None) -> Optional[bool]: ...
+
+    @overload
+    def get(self, key: _BoolKey, default: _T) -> Union[bool, _T]: ...
+
+    @overload
+    def get(self, key: _SigQKey, default: None = None) -> Optional[SigQ]: ...
+
+    @overload
+    def get(self, key: _SigQKey, default: _T) -> Union[SigQ, _T]: ...
+
+    @overload
+    def get(self, key: _IntSetKey, default: None = None) -> Optional[frozenset[int]]: ...
+
+    @overload
+    def get(self, key: _IntSetKey, default: _T) -> Union[frozenset[int], _T]: ...
+
+    @overload
+    def get(self, key: _StrTupleKey, default: None = None) -> Optional[tuple[str, ...]]: ...
+
+    @overload
+    def get(self, key: _StrTupleKey, default: _T) -> Union[tuple[str, ...], _T]: ...
+
+    @overload
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    # END GENERATED GET
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get would raise and catch a KeyError for every absent line.
+        value = self._values.get(key, _NOT_YET)
+        if value is _NOT_YET:
+            value = self._read(key)
+        return default if value is None else value
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
+        return iter(self._keys)
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self._keys)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._raw
+        return key in self._index
+
+    def items(self) -> ItemsView[str, Any]:
+        self._all_values()  # every value at once: cheaper than one at a time
+        return ItemsView(self)
+
+    def values(self) -> ValuesView[Any]:
+        self._all_values()
+        return ValuesView(self)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ProcStatus):
             return NotImplemented
-        return list(self._raw) == list(other._raw) and all(self[k] == other[k] for k in self._raw)
+        if self._keys != other._keys:
+            return False
+        mine, theirs = self._all_values(), other._all_values()
+        return all(mine[key] == theirs[key] for key in self._keys)
 
     __hash__ = None  # type: ignore[assignment]  # immutable, but unhashable like the dicts it resembles
 
-    def __reduce__(self) -> tuple[type[ProcStatus], tuple[dict[str, str]]]:
-        # Pickle the texts alone: the parser's fast path may hold them as a view
-        # on the whole text and its compiled layout.
-        return (ProcStatus, (dict(self._raw),))
+    def __reduce__(self) -> tuple[Any, tuple[tuple[tuple[str, str], ...]]]:
+        # The texts alone; they are checked again when unpickled.
+        return (_restore, (tuple(zip(self._keys, self._all_texts())),))
 
     def __repr__(self) -> str:
         shown = ", ".join(
             f"{attribute}={getattr(self, attribute)!r}"
             for attribute in ("name", "pid", "state", "rss", "peak_rss")
-            if BY_ATTRIBUTE[attribute].name in self._raw
+            if BY_ATTRIBUTE[attribute].name in self._index
         )
-        return f"ProcStatus({shown}, ... {len(self._raw)} fields)"
+        return f"ProcStatus({shown}, ... {len(self._keys)} fields)"
 
     # Beyond the mapping.
 
@@ -240,66 +605,66 @@ class ProcStatus(Mapping[str, Any]):
         ``Name`` keeps every blank of the name and the kernel's escapes.
         Raises KeyError when the line is absent.
         """
-        return self._raw[key]
+        return self._all_texts()[self._index[key]]
 
     @property
     def unknown(self) -> tuple[str, ...]:
         """Names of the lines the field table does not know, in file order."""
-        return tuple(key for key in self._raw if key not in FIELDS)
+        return tuple(key for key in self._keys if key not in FIELDS)
 
     @property
     def memory(self) -> Optional[Memory]:
         """The memory lines in bytes, or None when there are none (kernel threads, zombies)."""
-        values = {spec.attribute: self.get(spec.name) for spec in MEMORY_FIELDS}
-        if all(value is None for value in values.values()):
+        if self._layout is not None:
+            return self._layout.memory(self._text)
+        values = [self.get(key) for key in _MEMORY_KEYS]
+        if values.count(None) == len(values):
             return None
-        return Memory(**values)  # type: ignore[arg-type]
+        return Memory._make(values)
 
     def replace(self, **changes: Any) -> ProcStatus:
         """A copy with some fields changed, by attribute name: ``status.replace(pid=7)``.
 
         A value of ``None`` removes the line; a field that was absent is added
-        at the end. The result is checked like any parsed text, so a value the
-        kernel could not print raises :class:`~procstatus.StatusParseError`.
+        at the end. Each value is checked like those of :meth:`from_fields`, with
+        the same errors: :class:`~procstatus.FieldTypeError` for a wrong type or
+        a name that is no field attribute, :class:`~procstatus.FieldValueError`
+        for a value the kernel could not print. Nothing else changes.
         """
-        from ._format import format_fields  # noqa: PLC0415  (the formatter needs this module)
-        from ._parse import parse_status  # noqa: PLC0415
-
-        fields: dict[str, Any] = dict(self.items())
+        texts = dict(zip(self._keys, self._all_texts()))
+        values = dict(self._values)  # what was converted stays valid for the other lines
         for attribute, value in changes.items():
             spec = BY_ATTRIBUTE.get(attribute)
             if spec is None:
-                raise TypeError(f"ProcStatus has no field attribute {attribute!r}")
+                raise FieldTypeError(attribute, "ProcStatus has no field of this attribute name")
+            values.pop(spec.name, None)
             if value is None:
-                fields.pop(spec.name, None)
+                texts.pop(spec.name, None)
             else:
-                fields[spec.name] = value
-                _check_renders(spec.name, value, list(fields).index(spec.name) + 1)
-                if spec.kind is KB and value % 1024:
-                    raise ValueError(
-                        f"{attribute} is printed in kB: {value} is not a multiple of 1024"
-                    )
-        return parse_status(format_fields(fields))
+                texts[spec.name] = _write(spec.name, value)
+        status = ProcStatus._from_texts(texts)
+        status._values = values
+        return status
 
 
-#: Kinds whose value is a collection: a str there would be taken apart character
-#: by character (x86_thread_features="abc" would become ("a", "b", "c")).
-_COLLECTION_TYPES = ("tuple", "frozenset", "Ids", "SigQ")
-
-
-def _check_renders(key: str, value: Any, line: int) -> None:
-    # A value of the wrong type (a float for a kB field, a negative CPU number, a
-    # number for the name) cannot even be written; say so the way a bad line in
-    # a text is reported.
-    kind = FIELDS[key].kind
+def _write(key: str, value: object) -> str:
+    """The checked text of one line for a typed value, or the field's error."""
+    spec = FIELDS.get(key)
     try:
-        if isinstance(value, str) and kind.python_type.startswith(_COLLECTION_TYPES):
-            raise TypeError(f"a str is not a {kind.python_type}")
-        kind.render(value)
-    except (TypeError, ValueError, OverflowError, AttributeError) as error:
-        raise StatusParseError(
-            f"cannot write {value!r} as {kind.expected} ({error})",
-            line=line,
-            field=key,
-            text=f"{key}:\t{value!r}",
-        ) from None
+        return write_checked(TEXT if spec is None else spec.kind, value)
+    except TypeError as error:
+        raise FieldTypeError(key, str(error)) from None
+    except ValueError as error:
+        raise FieldValueError(key, str(error)) from None
+
+
+def _restore(items: tuple[tuple[str, str], ...]) -> ProcStatus:
+    """Unpickle: the texts of the lines, checked again as the parser checks them."""
+    texts: dict[str, str] = {}
+    for key, text in items:
+        spec = FIELDS.get(key)
+        reason = (TEXT if spec is None else spec.kind)._check(text)
+        if reason is not None:
+            raise FieldValueError(key, reason)
+        texts[key] = text
+    return ProcStatus._from_texts(texts)

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple, Optional, Union
 import attrs
 
 from ._errors import RollupParseError
-from ._parse import _second_sighting
+from ._fastpath import ShapeCache, compile_pattern
 from ._rollup_fields import ROLLUP_FIELDS
 
 __all__ = ["Rollup", "parse_rollup", "sum_smaps"]
@@ -173,7 +173,7 @@ def parse_rollup(data: Union[str, bytes]) -> Rollup:
     parses or raises that error.
     """
     text = _decode(data)
-    rollup = _parse_known_shape(text, _templates)
+    rollup = _parse_known_shape(text, _TEMPLATES.items)
     if rollup is None:
         rollup = _parse_exact(text)
         if not rollup.unknown:
@@ -322,7 +322,7 @@ def _template(keys: tuple[str, ...]) -> _Template:
     attributes = tuple(ROLLUP_FIELDS[key].attribute for key in keys)
     base: dict[str, Any] = dict.fromkeys(name for name in _ALL_ATTRIBUTES if name not in attributes)
     base.update(unknown=(), from_smaps=False)
-    return _Template(attributes, re.compile(_HEADER_LAYOUT + lines), base)
+    return _Template(attributes, compile_pattern(_HEADER_LAYOUT + lines), base)
 
 
 def _parse_known_shape(text: str, templates: tuple[_Template, ...]) -> Optional[Rollup]:
@@ -345,26 +345,15 @@ def _unchecked(values: dict[str, Any]) -> Rollup:
     return rollup
 
 
-#: Templates of the shapes seen twice, newest last; a kernel prints one shape.
-_templates: tuple[_Template, ...] = ()
-_MAX_TEMPLATES = 4
-#: Shapes seen so far (bounded, as in _parse.py).
-_seen_shapes: dict[tuple[str, ...], bool] = {}
+#: Templates of the shapes seen twice (the parser's bounded cache class, see
+#: _fastpath.py); a kernel prints one shape.
+_TEMPLATES: ShapeCache[_Template] = ShapeCache(_template, size=4)
 
 
 def _learn_shape(text: str) -> None:
-    global _templates  # noqa: PLW0603  (a cache; replaced whole, so readers need no lock)
     keys = tuple(
         key for key, colon, _ in (line.partition(":") for line in text.split("\n")) if colon
     )
     keys = tuple(key for key in keys if key in ROLLUP_FIELDS)
-    if not keys or not _second_sighting(_seen_shapes, keys):
-        return
-    if len(_templates) == _MAX_TEMPLATES:
-        _seen_shapes.pop(tuple(_key_of(_templates[0])), None)
-    _templates = (*_templates[1 - _MAX_TEMPLATES :], _template(keys))
-
-
-def _key_of(template: _Template) -> list[str]:
-    by_attribute = {spec.attribute: name for name, spec in ROLLUP_FIELDS.items()}
-    return [by_attribute[attribute] for attribute in template.attributes]
+    if keys:
+        _TEMPLATES.see(keys)

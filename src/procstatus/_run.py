@@ -600,6 +600,8 @@ class _Process:
         self.status: Optional[int] = None
         self.end: Optional[float] = None
         self.detached = False
+        #: Read in at least one sample.
+        self.sampled = False
 
     @property
     def alive(self) -> bool:
@@ -1047,6 +1049,7 @@ class _Tracer:
     def _on_exit_stop(self, task: _Task) -> None:
         """PTRACE_EVENT_EXIT: read the process's figures while this thread still has the mm."""
         process = task.process
+        stopped_at = time.monotonic()
         task.exiting = True
         self.notable = True
         # Exact once every other thread is past its own exit stop: none of them can
@@ -1077,6 +1080,7 @@ class _Tracer:
                 self.exit_readings[process.pid] = rss
                 if last:
                     process.peak = peak
+                    self._sample_alone(process, rss, stopped_at)
         if self.detaching:
             # Let go at its exit stop: its death will not be reported to us.
             process.status = code
@@ -1159,16 +1163,40 @@ class _Tracer:
             rss=types.MappingProxyType(rss),
             pss=None if pss is None else types.MappingProxyType(pss),
         )
+        for pid in rss:
+            self.processes[pid].sampled = True
+        self._record(sample, now, time.monotonic())
+
+    def _record(self, sample: TreeSample, start: float, end: float) -> None:
         self.samples.append(sample)
         self.best_rss = max(self.best_rss, sample.rss_sum)
-        if pss is not None:
-            self.best_pss = max(self.best_pss, sum(pss.values()))
-        end = time.monotonic()
-        self.last_sample_at = now
+        self.best_pss = max(self.best_pss, sample.pss_sum or 0)
+        self.last_sample_at = start
         self.last_sample_end = end
-        self.last_sample_cost = end - now
+        self.last_sample_cost = end - start
         if self.on_sample is not None:
             self.on_sample(sample)
+
+    def _sample_alone(self, process: _Process, rss: int, when: float) -> None:
+        """A sample at the exit stop of a process never sampled, when it is the whole tree.
+
+        A command that lives and dies between two samples (within one batch of
+        events) would otherwise leave no sample at all. Alone in the tree, its
+        reading at its exit stop is a sample of the whole tree at that moment.
+        """
+        if process.sampled or any(
+            other.counted and other is not process for other in self.processes.values()
+        ):
+            return
+        self._record(
+            TreeSample(
+                elapsed_s=when - self.t0,
+                rss=types.MappingProxyType({process.pid: rss}),
+                pss=None if not self.pss else types.MappingProxyType({}),
+            ),
+            when,
+            when,
+        )
 
     # ---- the end: detach, or abort ---------------------------------------------------
 
