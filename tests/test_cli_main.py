@@ -146,7 +146,7 @@ def test_help_describes_every_command_and_the_exit_codes() -> None:
         "procstatus watch PID [PID ...] [--interval S] [--count N]",
         "procstatus watch [options] -- CMD [ARG ...]",
         "procstatus tree PID [--max-rss MIB]",
-        "procstatus run [--json] [--plot FILE] -- CMD [ARG ...]",
+        "procstatus run [--json] [-o FILE] [--top N] [--interval S] [--pss] [--wait-all]",
         "With no PID it shows procstatus's own status.",
         "exit status:",
         "141  the output was closed early",
