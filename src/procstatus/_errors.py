@@ -84,13 +84,22 @@ class StatusParseError(_ParseError):
     """
 
 
-def _field_message(field: str, reason: str) -> str:
-    # A field name may come from anyone (an unknown key given to from_fields):
-    # shown as repr() shows it when it holds a control character, as above.
-    return f"{field if field.isprintable() else repr(field)}: {reason}"
+class _FieldError(Error):
+    """What FieldValueError and FieldTypeError share: ``field`` and ``reason``."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        # A field name may come from anyone (an unknown key given to from_fields):
+        # shown as repr() shows it when it holds a control character, as above.
+        shown = field if field.isprintable() else repr(field)
+        super().__init__(f"{shown}: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.field, self.reason))
 
 
-class FieldValueError(ValueError, Error):
+class FieldValueError(_FieldError, ValueError):
     """A typed value that the kernel could not print on its line, given to
     :meth:`ProcStatus.from_fields` or :meth:`ProcStatus.replace`.
 
@@ -99,29 +108,13 @@ class FieldValueError(ValueError, Error):
     a text that would start another line...
     """
 
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(_field_message(field, reason))
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.field, self.reason))
-
-
-class FieldTypeError(TypeError, Error):
+class FieldTypeError(_FieldError, TypeError):
     """A value of the wrong Python type (a bool field given an int, a tuple field
     a list...), or a name that is no field, given to :meth:`ProcStatus.from_fields`
     or :meth:`ProcStatus.replace`. Nothing is converted: ``field`` is the kernel
     name (or the attribute name given), ``reason`` what was expected.
     """
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(_field_message(field, reason))
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.field, self.reason))
 
 
 class ProcessNotFoundError(ProcessLookupError, Error):
