@@ -18,9 +18,11 @@ from pathlib import Path
 
 from _generated import write_or_check
 
-from procstatus import FIELDS
+from procstatus import FIELDS, _model
 
-MODEL = Path(__file__).resolve().parent.parent / "src" / "procstatus" / "_model.py"
+# The module as imported: src/procstatus/_model.py in a checkout (an editable
+# install), the installed copy when the tests run against the wheel.
+MODEL = Path(_model.__file__)
 
 #: The alias of the kernel names whose values have each Python type.
 ALIASES = {
