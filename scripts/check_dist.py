@@ -30,6 +30,7 @@ SDIST_FILES = (
     "src/procstatus/py.typed",
     "tests/conftest.py",
     "scripts/fields_doc.py",
+    "scripts/_generated.py",
     "benchmarks/bench.py",
     "docs/fields.md",
 )

@@ -16,9 +16,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from procstatus import FIELDS
+from _generated import write_or_check
 
-MODEL = Path(__file__).resolve().parent.parent / "src" / "procstatus" / "_model.py"
+from procstatus import FIELDS, _model
+
+# The module as imported: src/procstatus/_model.py in a checkout (an editable
+# install), the installed copy when the tests run against the wheel.
+MODEL = Path(_model.__file__)
 
 #: The alias of the kernel names whose values have each Python type.
 ALIASES = {
@@ -124,15 +128,8 @@ def render(source: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    source = MODEL.read_text(encoding="utf-8")
-    fresh = render(source)
-    if "--check" in argv:
-        if fresh != source:
-            print(f"{MODEL} is stale: run python scripts/field_types.py", file=sys.stderr)
-            return 1
-        return 0
-    MODEL.write_text(fresh, encoding="utf-8")
-    return 0
+    fresh = render(MODEL.read_text(encoding="utf-8"))
+    return write_or_check(argv, MODEL, fresh, "scripts/field_types.py")
 
 
 if __name__ == "__main__":

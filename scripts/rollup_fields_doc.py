@@ -9,11 +9,12 @@ tests/test_rollup_fields.py runs the check, so the page and the table cannot dri
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from _generated import DOCS, cell, write_or_check
 
 from procstatus import ROLLUP_FIELDS
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "rollup-fields.md"
+PAGE = DOCS / "rollup-fields.md"
 
 HEADER = """\
 # The rollup field table
@@ -42,10 +43,6 @@ any line by its kernel name.
 """
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def render() -> str:
     """The whole page, from the table."""
     rows = []
@@ -59,19 +56,12 @@ def render() -> str:
             spec.description,
             spec.source,
         )
-        rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |\n")
+        rows.append("| " + " | ".join(cell(value) for value in cells) + " |\n")
     return HEADER + "".join(rows) + FOOTER
 
 
 def main(argv: list[str]) -> int:
-    page = render()
-    if "--check" in argv:
-        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != page:
-            print(f"{PAGE} is stale: run python scripts/rollup_fields_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    PAGE.write_text(page, encoding="utf-8")
-    return 0
+    return write_or_check(argv, PAGE, render(), "scripts/rollup_fields_doc.py")
 
 
 if __name__ == "__main__":

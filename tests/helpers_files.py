@@ -13,12 +13,23 @@ the strongest tests silently did not run.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-__all__ = ["CORPUS_DIR", "IN_CI", "PROJECT_DIR", "REFERENCE", "SHARED_DIR", "require"]
+__all__ = [
+    "CORPUS_DIR",
+    "IN_CI",
+    "PROJECT_DIR",
+    "REFERENCE",
+    "SHARED_DIR",
+    "load_script",
+    "require",
+]
 
 #: The checkout (or unpacked sdist) these tests belong to.
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -48,3 +59,20 @@ def require(path: Path, *, module_level: bool = False) -> Path:
     if IN_CI:
         pytest.fail(f"{message}; under CI=true the tests that need it must run", pytrace=False)
     pytest.skip(message, allow_module_level=module_level)
+
+
+def load_script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` imported as a module (skipped, or failed under CI, without it).
+
+    Its folder goes on ``sys.path`` as ``python scripts/<name>.py`` puts it
+    there, so that it finds its sibling modules (scripts/_generated.py).
+    """
+    path = require(PROJECT_DIR / "scripts" / f"{name}.py")
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

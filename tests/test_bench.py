@@ -67,6 +67,9 @@ def test_quick_benchmark_runs_and_prints_the_table(monkeypatch: pytest.MonkeyPat
             assert re.fullmatch(f"{measured}|{skipped}", row), row
     if HAVE_PSUTIL and IS_ROOT:
         assert "SKIPPED" not in done.stdout
+    bench = load_bench(monkeypatch)
+    tracing = rf"{re.escape(bench.TRACE_WHAT)} +\d+\.\d\dx +{bench.TRACE_LIMIT:.1f}x  (PASS|MISS)"
+    assert [line for line in lines if re.fullmatch(tracing, line)], done.stdout
     for line in lines:
         if line.startswith("read_memory vs psutil"):
             assert line.endswith(("PASS", "MISS", "SKIPPED (no psutil)")), line

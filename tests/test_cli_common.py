@@ -11,7 +11,14 @@ import sys
 import pytest
 
 from helpers_cli import procstatus_cmd
-from procstatus._cli.common import OutputError, guarded_streams, printable, report, seconds
+from procstatus._cli.common import (
+    OutputError,
+    announce,
+    guarded_streams,
+    printable,
+    report,
+    seconds,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,16 +53,22 @@ def test_bytes_and_root_are_the_same_options_everywhere(command: list[str]) -> N
     )
 
 
-@pytest.mark.parametrize("command", [["top"], ["watch", "1"]], ids=["top", "watch"])
+@pytest.mark.parametrize(
+    ("command", "after"),
+    [(["top"], ["--count", "2"]), (["watch"], ["1"]), (["run"], ["--", "true"])],
+    ids=["top", "watch", "run"],
+)
 @pytest.mark.parametrize("interval", ["5e-324", "0.009", "1000001", "1e308", "0", "-1", "nan"])
-def test_an_interval_out_of_bounds_is_a_usage_error(command: list[str], interval: str) -> None:
+def test_an_interval_out_of_bounds_is_a_usage_error(
+    command: list[str], after: list[str], interval: str
+) -> None:
     # 5e-324 overflowed the schedule's arithmetic and 1e308 time.sleep(): status 70.
-    result = procstatus_cmd(*command, "--interval", interval, "--count", "2")
+    result = procstatus_cmd(*command, f"--interval={interval}", *after)
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr.splitlines()[-1] == (
-        f"procstatus {command[0]}: error: argument --interval/-i:"
+    assert result.stderr.splitlines()[-1].endswith(
         f" must be from 0.01 to 1000000 seconds, not {interval}"
     )
+    assert result.stderr.splitlines()[-1].startswith(f"procstatus {command[0]}: error: argument")
 
 
 @pytest.mark.parametrize(
@@ -133,6 +146,27 @@ def test_a_stdout_closed_at_start_fails_on_write_only(monkeypatch: pytest.Monkey
             print("data")
     assert caught.value.error.errno == errno.EBADF
     assert sys.stdout is None  # put back
+
+
+def test_announce_prints_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    with guarded_streams():
+        announce("serving there", "procstatus serve")
+    assert capsys.readouterr() == ("procstatus serve: serving there\n", "")
+
+
+def test_announce_says_it_on_stderr_when_stdout_is_closed_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdout", None)
+    with guarded_streams():
+        announce("serving there", "procstatus serve")
+        sys.stdout.flush()  # what main() does at the end: the failure was dealt with
+        with pytest.raises(OutputError):
+            print("the command's own output still fails")
+    assert capsys.readouterr().err == (
+        "procstatus serve: serving there"
+        " (not written to standard output: it was closed when procstatus started)\n"
+    )
 
 
 def test_a_stderr_closed_at_start_is_silent(

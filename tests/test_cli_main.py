@@ -8,7 +8,6 @@ written is one line with status 1 (141 for a reader that went away).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -147,7 +146,7 @@ def test_help_describes_every_command_and_the_exit_codes() -> None:
         "procstatus watch PID [PID ...] [--interval S] [--count N]",
         "procstatus watch [options] -- CMD [ARG ...]",
         "procstatus tree PID [--max-rss MIB]",
-        "procstatus run [--json] [--plot FILE] -- CMD [ARG ...]",
+        "procstatus run [--json] [-o FILE] [--top N] [--interval S] [--pss] [--wait-all]",
         "With no PID it shows procstatus's own status.",
         "exit status:",
         "141  the output was closed early",
@@ -221,15 +220,6 @@ def test_a_closed_stderr_changes_nothing_else(fake_root: Path, command: str) -> 
 @pytest.mark.parametrize("command", WRITERS)
 def test_both_closed_is_status_1(fake_root: Path, command: str) -> None:
     assert with_closed("both", *command_line(command, fake_root)).returncode == 1
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("prometheus_client") is None, reason="no prometheus_client here"
-)
-def test_serve_with_a_closed_stdout_stops_at_once() -> None:
-    # It could not announce its URL: the same failure as any command's output.
-    result = with_closed("stdout", "serve", "--address", "127.0.0.1", "--port", "0")
-    assert (result.returncode, result.stderr) == (1, CLOSED_STDOUT)
 
 
 @pytest.mark.parametrize("closed", ["stdout", "stderr", "both"])

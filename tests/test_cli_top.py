@@ -169,6 +169,18 @@ def test_top_user_keeps_one_users_processes(
     assert top_pids(owned_root, *options) == pids
 
 
+def test_top_user_takes_the_largest_uid(owned_root: Path) -> None:
+    # uid_t is unsigned 32-bit; (uid_t)-1 = 4294967295 is no uid (INVALID_UID).
+    (owned_root / "25").mkdir()
+    (owned_root / "25" / "status").write_text(owned_process(25, "mapped", 4294967294, 1_000))
+    assert top_pids(owned_root, "--user", "4294967294") == [25]
+    result = procstatus_cmd("top", "--root", str(owned_root), "--user", "4294967295")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[-1] == (
+        "procstatus top: error: argument --user/-u: no such user: '4294967295'"
+    )
+
+
 def test_top_unknown_user_is_a_usage_error(owned_root: Path) -> None:
     result = procstatus_cmd("top", "--root", str(owned_root), "--user", "no-such-user")
     assert (result.returncode, result.stdout) == (2, "")

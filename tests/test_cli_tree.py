@@ -52,9 +52,28 @@ def test_tree_table_indents_by_depth_and_totals_side_by_side(
     assert lines[2].endswith("    p11")
     assert lines[3].endswith("      p13")
     assert lines[4].split()[1:5] == ["-", "-", "-", "-"]
-    assert "p12 (line 1 (Rss): expected a size like '1234 kB'" in lines[4]
+    assert "p12 (damaged smaps_rollup: line 1 (Rss): expected a size like '1234 kB'" in lines[4]
     assert lines[5].split()[1:9] == ["7.0", "MiB", "2.0", "MiB", "1.5", "MiB", "8.0", "KiB"]
     assert lines[5].endswith("3 processes; RSS total = 3.5 x PSS total; 1 not measured, left out")
+
+
+def test_tree_lists_a_descendant_whose_status_is_damaged_and_goes_on(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status_path = fake / "11" / "status"
+    status_path.write_bytes(
+        status_path.read_bytes().replace(b"Name:\tp11", b"Name:\tp11\nName:\tx")
+    )
+
+    status, out, err = run(capsys, "tree", "10", "--root", str(fake))
+
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["10", "11", "13", "12", "TOTAL"]
+    assert lines[2].split()[1:5] == ["-", "-", "-", "-"]
+    # The parser's wording is its own (tests/test_parse.py); the line and field are given.
+    assert "    ? (damaged status: line 2 (Name): " in lines[2]
+    assert lines[5].endswith("2 processes; RSS total = 3.3 x PSS total; 2 not measured, left out")
 
 
 def test_tree_bytes_gives_exact_numbers(fake: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,6 +161,64 @@ def test_top_sort_pss_json_adds_pss_and_uss(fake: Path, capsys: pytest.CaptureFi
 
     [entry] = json.loads(out)
     assert (entry["Pid"], entry["pss"], entry["uss"]) == (1, 1024 * 1024, 512 * 1024)
+
+
+def big(root: Path, pid: int) -> None:
+    """Give ``pid`` an RSS of about 977 MiB in its status (its rollup is unchanged)."""
+    path = root / str(pid) / "status"
+    path.write_bytes(path.read_bytes().replace(b"    8688 kB", b" 1000000 kB"))
+
+
+def test_top_sort_pss_max_rss_leaves_out_larger_processes_and_says_so(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big(fake, 10)
+    big(fake, 20)
+
+    status, out, err = run(capsys, "top", "--sort", "pss", "--max-rss", "100", "--root", str(fake))
+
+    assert status == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["1", "11", "13"]
+    assert err == "procstatus top: 2 processes above --max-rss 100 MiB not measured, left out\n"
+
+
+def test_top_max_rss_that_leaves_out_nothing_says_nothing(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(capsys, "top", "--sort", "uss", "--max-rss", "100", "--root", str(fake))
+
+    assert (status, err) == (0, "")
+    assert len(out.splitlines()) == 6
+
+
+def test_top_max_rss_is_said_in_the_header_of_each_listing(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big(fake, 10)
+
+    status, out, err = run(
+        capsys, "top", "--sort", "pss", "--max-rss", "100", "-i", "0.01", "-c", "2", "--root",
+        str(fake),
+    )  # fmt: skip
+
+    assert (status, err) == (0, "")
+    headers = [line for line in out.splitlines() if "sorted by" in line]
+    assert len(headers) == 2
+    for header in headers:
+        assert header.endswith(
+            "sorted by PSS (smaps_rollup), every 0.01 s;"
+            " 1 process above --max-rss 100 MiB not measured, left out"
+        )
+
+
+def test_top_max_rss_needs_a_rollup_sort(fake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "top", "--max-rss", "100", "--root", str(fake))
+
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "procstatus top: error: --max-rss needs --sort pss or --sort uss"
+        " (only they read smaps_rollup)"
+    )
 
 
 def test_top_without_pss_sort_reads_no_rollup(

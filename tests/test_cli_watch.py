@@ -530,6 +530,7 @@ class FakeRunResult:
     tree_peak_pss_sampled: int | None
     processes: tuple[FakeProcess, ...]
     samples: tuple[FakeTreeSample, ...]
+    interval_s: float = 1.0  # RunResult.interval_s: the report says how often it sampled
 
     def to_json_dict(self) -> dict[str, object]:
         return {"argv": list(self.argv), "exit_code": self.exit_code, "peak_rss": self.peak_rss}

@@ -132,6 +132,29 @@ def test_a_duplicated_hostile_key_from_the_parser() -> None:
     assert str(caught.value) == "line 3 ('\\x1b[2J'): the field appears twice: '\\x1b[2J:\\t2'"
 
 
+@pytest.mark.parametrize("cls", [StatusParseError, RollupParseError], ids=lambda cls: cls.__name__)
+def test_parse_errors_survive_pickling_as_themselves(
+    cls: type[StatusParseError | RollupParseError],
+) -> None:
+    error = cls("bad", line=2, field="\x1b", text="t")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is cls
+    assert (str(copy), copy.reason, copy.line, copy.field, copy.text) == (
+        str(error),
+        "bad",
+        2,
+        "\x1b",
+        "t",
+    )
+
+
+def test_the_two_parse_errors_are_not_each_other() -> None:
+    # They share their code, not their identity: except StatusParseError must
+    # not catch a damaged smaps_rollup.
+    assert not issubclass(RollupParseError, StatusParseError)
+    assert not issubclass(StatusParseError, RollupParseError)
+
+
 def test_errors_survive_pickling() -> None:
     error = StatusParseError("bad", line=2, field="\x1b", text="t")
     copy = pickle.loads(pickle.dumps(error))

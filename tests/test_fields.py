@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
-from helpers_files import PROJECT_DIR, REFERENCE, require
+from helpers_files import PROJECT_DIR, REFERENCE, load_script, require
 from procstatus import FIELDS, Memory, ProcStatus, _model
 from procstatus._fields import BY_ATTRIBUTE, MEMORY_FIELDS
 from procstatus._model import _Field
@@ -76,25 +75,9 @@ def test_memory_fields_are_the_kb_rows_in_print_order() -> None:
 
 
 def test_docs_fields_page_is_generated_from_the_table() -> None:
-    script = require(PROJECT_DIR / "scripts" / "fields_doc.py")
-    spec = importlib.util.spec_from_file_location("fields_doc", script)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("fields_doc")
     page = require(PROJECT_DIR / "docs" / "fields.md").read_text(encoding="utf-8")
     assert page == module.render(), "docs/fields.md is stale: run python scripts/fields_doc.py"
-
-
-def load_script(name: str) -> Any:
-    """A script of scripts/ as a module (the sdist has them; an installed wheel does not)."""
-    script = require(PROJECT_DIR / "scripts" / f"{name}.py")
-    spec = importlib.util.spec_from_file_location(name, script)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_typed_keys_of_the_model_are_generated_from_the_table() -> None:

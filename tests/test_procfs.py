@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import re
@@ -30,8 +31,10 @@ import pytest
 
 import procstatus
 from helpers_cli import ENV, PROCSTATUS, fake_process, procstatus_cmd
+from helpers_files import PROJECT_DIR
 from procstatus import ProcfsFileError, ProcStatus
-from procstatus._procfs import STATUS_LIMIT, hidepid_option
+from procstatus import _procfs as procfs_module
+from procstatus._procfs import STATUS_LIMIT, exists, hidepid_option
 from procstatus._read import ScanError
 
 MiB = 1 << 20
@@ -190,6 +193,61 @@ def test_a_socket_is_not_a_procfs_file(tmp_path: Path) -> None:
         with pytest.raises(ProcfsFileError) as caught:
             procstatus.read_pid(1, root)
     assert caught.value.errno == errno.EINVAL
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda folder: (folder / "status").write_bytes(b""), True),
+        (lambda folder: None, False),
+        (lambda folder: (folder / "status").symlink_to("status"), errno.ELOOP),
+    ],
+    ids=["there", "missing", "symlink-loop"],
+)
+def test_exists_says_yes_no_or_raises_what_a_read_would(
+    tmp_path: Path, make: Callable[[Path], object], expected: object
+) -> None:
+    folder = tmp_path / "7"
+    folder.mkdir()
+    make(folder)
+    if isinstance(expected, bool):
+        assert exists(str(tmp_path), 7, "status") is expected
+        return
+    with pytest.raises(OSError, match="symbolic links") as caught:
+        exists(str(tmp_path), 7, "status")
+    assert caught.value.errno == expected
+
+
+def size_text(limit: int) -> str:
+    """1 MiB, 64 KiB, ...: a limit as the docs write it."""
+    for unit, shift in (("MiB", 20), ("KiB", 10)):
+        if limit % (1 << shift) == 0:
+            return f"{limit >> shift} {unit}"
+    raise AssertionError(limit)
+
+
+def test_the_docs_give_every_read_bound_as_the_code_has_it() -> None:
+    # One table (docs/reading.md) lists the bound of every file read under a root,
+    # and the README must not claim less; each row must say what the code does.
+    from procstatus._read import CMDLINE_LIMIT
+    from procstatus._read_rollup import ROLLUP_LIMIT, SMAPS_LIMIT
+    from procstatus._tree import _CHILDREN_LIMIT
+
+    reading = (PROJECT_DIR / "docs" / "reading.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[3].strip()
+        for line in reading.split("## Bounded reads", 1)[1].split("\n## ", 1)[0].splitlines()
+        if line.startswith("| `")
+    }
+    assert rows == {
+        "`status`": size_text(STATUS_LIMIT),
+        "`smaps_rollup`": f"{size_text(ROLLUP_LIMIT)} (`ROLLUP_LIMIT`)",
+        "`smaps`": f"{size_text(SMAPS_LIMIT)} (`SMAPS_LIMIT`)",
+        "`task/TID/children`": size_text(_CHILDREN_LIMIT),
+        "`cmdline`": size_text(CMDLINE_LIMIT),
+    }
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert "read to at most\n  1 MiB" not in readme
 
 
 def test_a_status_at_the_limit_is_read(tmp_path: Path) -> None:
@@ -355,6 +413,16 @@ MOUNTINFO = b"""\
 )
 def test_hidepid_option_from_mountinfo(mount_point: bytes, expected: Optional[str]) -> None:
     assert hidepid_option(MOUNTINFO, mount_point) == expected
+
+
+@pytest.mark.parametrize(("padding", "expected"), [(0, "invisible"), (16 << 20, None)])
+def test_the_hint_reads_a_bounded_mountinfo(
+    monkeypatch: pytest.MonkeyPatch, padding: int, expected: Optional[str]
+) -> None:
+    # Even /proc/self/mountinfo is read to a bound; beyond it there is no hint.
+    text = MOUNTINFO + b"x" * padding
+    monkeypatch.setattr(procfs_module, "open", lambda *args: io.BytesIO(text), raising=False)
+    assert procfs_module._hidepid_of("/host/proc") == expected
 
 
 # ---- files shown record by record ---------------------------------------------------------

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import pytest
 from hypothesis import given
@@ -25,14 +25,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from helpers_live import kb_field, raw_status, requires_proc
 from helpers_serve import spawn_peaked, unique_name
-from procstatus import ProcfsNotFoundError
+from procstatus import ProcfsNotFoundError, read_rollup
 from procstatus.prometheus import (
+    FORGET_AFTER_SCRAPES,
     METRICS,
+    ROLLUP_SKIP_REASONS,
     SKIP_REASONS,
     ProcStatusCollector,
     register_self_peak,
 )
-from strategies import FEW, kernel_statuses, mutated
+from strategies import FEW, ROLLUP_DAMAGE_BASES, kernel_statuses, mutated
 
 MiB = 1024 * 1024
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "prometheus.md"
@@ -184,6 +186,58 @@ def test_group_context_switches_never_go_down_when_a_process_exits(root: Path) -
     assert value(reused, switches, name="worker", kind="voluntary") == 41
 
 
+def test_a_process_skipped_for_one_scrape_is_not_counted_twice(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collector = ProcStatusCollector(root=root)
+    switches = "procstatus_group_context_switches_total"
+    first, _ = scrape(collector)
+    assert value(first, switches, name="worker", kind="voluntary") == 10 + 20 + 10
+    # 101 is still running but may not be read this time: its last count stays.
+    with monkeypatch.context() as patch:
+        deny(patch, f"{root}/101/status")
+        skipped, _ = scrape(collector)
+    assert value(skipped, switches, name="worker", kind="voluntary") == 40
+    # Readable again, 5 switches later: 45, not its whole count added once more.
+    write(root, 101, status_text(101, "worker", hwm_kb=9216, rss_kb=1024, voluntary=25))
+    again, _ = scrape(collector)
+    assert value(again, switches, name="worker", kind="voluntary") == 45
+
+
+def test_a_renamed_process_moves_its_switches_to_its_new_group(root: Path) -> None:
+    collector = ProcStatusCollector(root=root)
+    switches = "procstatus_group_context_switches_total"
+    scrape(collector)
+    write(root, 101, status_text(101, "renamed", hwm_kb=9216, rss_kb=1024, voluntary=25))
+    renamed, _ = scrape(collector)
+    # The 20 switches made as a worker stay with the workers; the new name
+    # counts from there: 5, not 25 (which would count the 20 twice).
+    assert value(renamed, switches, name="worker", kind="voluntary") == 40
+    assert value(renamed, switches, name="renamed", kind="voluntary") == 5
+    write(root, 101, status_text(101, "renamed", hwm_kb=9216, rss_kb=1024, voluntary=30))
+    later, _ = scrape(collector)
+    assert value(later, switches, name="worker", kind="voluntary") == 40
+    assert value(later, switches, name="renamed", kind="voluntary") == 10
+
+
+def test_a_group_without_processes_is_forgotten_after_a_while(root: Path) -> None:
+    collector = ProcStatusCollector(root=root)
+    switches = "procstatus_group_context_switches_total"
+    scrape(collector)
+    (root / "200" / "status").unlink()  # the only "db" exits with its 10 switches
+    for _ in range(FORGET_AFTER_SCRAPES):
+        scrape(collector)
+    write(root, 201, status_text(201, "db", hwm_kb=1024, rss_kb=1024, voluntary=1))
+    kept, _ = scrape(collector)  # back within the bound: the count goes on
+    assert value(kept, switches, name="db", kind="voluntary") == 11
+    (root / "201" / "status").unlink()
+    for _ in range(FORGET_AFTER_SCRAPES + 1):
+        scrape(collector)
+    write(root, 202, status_text(202, "db", hwm_kb=1024, rss_kb=1024, voluntary=1))
+    forgotten, _ = scrape(collector)  # a new series: it starts again
+    assert value(forgotten, switches, name="db", kind="voluntary") == 1
+
+
 def test_a_name_that_is_not_utf8_or_needs_escapes_survives_the_text_format(
     tmp_path: Path,
 ) -> None:
@@ -255,6 +309,14 @@ def test_selection(root: Path, options: dict[str, list[object]], expected: set[s
     assert names_of(samples, "procstatus_group_processes") == expected
 
 
+def test_uids_above_the_pid_range_are_selected(root: Path) -> None:
+    # uid_t is unsigned 32-bit: uids go up to 4294967294 ((uid_t)-1 means none),
+    # far above the largest pid, and user namespaces map ranges up there.
+    write(root, 300, status_text(300, "mapped", hwm_kb=4, rss_kb=4, uid=4294967294))
+    samples, _ = scrape(ProcStatusCollector(root=root, users=[4294967294]))
+    assert names_of(samples, "procstatus_group_processes") == {"mapped"}
+
+
 def test_selected_pids_count_in_their_groups(root: Path) -> None:
     samples, _ = scrape(ProcStatusCollector(root=root, pids=[100, 102]))
     assert value(samples, "procstatus_group_processes", name="worker") == 2
@@ -275,10 +337,26 @@ def test_selected_pids_count_in_their_groups(root: Path) -> None:
         ),
         ({"users": [True]}, TypeError, "users must hold int or str, not bool"),
         ({"pids": [-1]}, ValueError, "pid must be between 0 and 2147483647, not -1"),
+        ({"users": [-1]}, ValueError, "uid must be between 0 and 4294967294, not -1"),
+        (
+            {"users": [4294967295]},
+            ValueError,
+            "uid must be between 0 and 4294967294, not 4294967295",
+        ),
         ({"pids": 7}, TypeError, "pids must be a list, not int"),
         ({"root": ""}, ValueError, "root must not be empty"),
     ],
-    ids=["names-str", "names-bytes", "unknown-user", "user-bool", "pid-range", "pids-int", "root"],
+    ids=[
+        "names-str",
+        "names-bytes",
+        "unknown-user",
+        "user-bool",
+        "pid-range",
+        "uid-negative",
+        "uid-minus-one",
+        "pids-int",
+        "root",
+    ],
 )
 def test_bad_arguments(options: dict[str, object], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=f"^{re.escape(message)}$"):
@@ -382,6 +460,28 @@ def test_interval_mode_skips_a_process_whose_peak_may_not_be_reset(
     assert value(samples, "procstatus_exporter_skipped_processes_total", reason="denied") == 1
 
 
+@pytest.mark.parametrize("kind", ["fifo", "directory", "missing"])
+def test_interval_mode_skips_a_process_whose_clear_refs_is_not_a_file(
+    root: Path, kind: str
+) -> None:
+    # Under a fake root anything may stand where clear_refs should: the process
+    # is counted as unreadable, and the scrape goes on.
+    for pid in (100, 102, 200):
+        (root / str(pid) / "clear_refs").write_bytes(b"")
+    if kind == "fifo":
+        os.mkfifo(root / "101" / "clear_refs")
+    elif kind == "directory":
+        (root / "101" / "clear_refs").mkdir()
+    collector = ProcStatusCollector(root=root, reset_peaks=True)
+    samples, _ = scrape(collector)
+    interval = "procstatus_group_max_resident_memory_interval_peak_bytes"
+    assert value(samples, interval, name="worker") == 7 * MiB
+    assert value(samples, "procstatus_group_processes", name="worker") == 2
+    skipped = "procstatus_exporter_skipped_processes_total"
+    assert value(samples, skipped, reason="unreadable") == 1
+    assert value(samples, skipped, reason="denied") == 0
+
+
 @requires_proc
 @pytest.mark.live
 def test_interval_mode_on_a_live_process() -> None:
@@ -399,14 +499,155 @@ def test_interval_mode_on_a_live_process() -> None:
     assert after < child.peak_rss - 16 * MiB  # the freed 32 MiB are out of the peak
 
 
+# ---- PSS from smaps_rollup (opt-in) -----------------------------------------------------------
+
+
+def rollup_text(pss_kb: int, private_kb: int, rss_kb: int = 99_999) -> bytes:
+    return (
+        f"Rss: {rss_kb} kB\nPss: {pss_kb} kB\nPrivate_Clean: 0 kB\nPrivate_Dirty: {private_kb} kB\n"
+    ).encode()
+
+
+@pytest.fixture
+def rolled(root: Path) -> Path:
+    """The fixture tree with a smaps_rollup for each user process (PSS 1, 2, 3 and 40 MiB)."""
+    for pid, pss_kb, private_kb in ((100, 1024, 512), (101, 2048, 256), (102, 3072, 1024)):
+        (root / str(pid) / "smaps_rollup").write_bytes(rollup_text(pss_kb, private_kb))
+    (root / "200" / "smaps_rollup").write_bytes(rollup_text(40960, 40960))
+    return root
+
+
+def test_pss_mode_exports_group_sums_of_pss_and_uss(rolled: Path) -> None:
+    samples, helps = scrape(ProcStatusCollector(root=rolled, pss=True))
+    assert value(samples, "procstatus_group_sum_proportional_memory_bytes", name="worker") == (
+        6 * MiB
+    )
+    assert value(samples, "procstatus_group_max_proportional_memory_bytes", name="worker") == (
+        3 * MiB
+    )
+    assert value(samples, "procstatus_group_sum_unique_memory_bytes", name="worker") == (
+        1792 * 1024
+    )
+    assert value(samples, "procstatus_group_rollup_processes", name="worker") == 3
+    assert value(samples, "procstatus_group_sum_proportional_memory_bytes", name="db") == 40 * MiB
+    sum_help = helps["procstatus_group_sum_proportional_memory_bytes"]
+    assert "counts every shared page once" in sum_help
+    assert "from the Pss line of /proc/PID/smaps_rollup" in sum_help
+    assert not [name for name, _ in samples if name.startswith("procstatus_process_")]
+
+
+def test_pss_mode_per_process(rolled: Path) -> None:
+    samples, _ = scrape(ProcStatusCollector(root=rolled, pss=True, per_process=True))
+    pss = "procstatus_process_proportional_memory_bytes"
+    assert value(samples, pss, pid="101", name="worker") == 2 * MiB
+    assert value(samples, "procstatus_process_unique_memory_bytes", pid="200", name="db") == (
+        40 * MiB
+    )
+
+
+def test_no_pss_series_unless_asked(rolled: Path) -> None:
+    _, helps = scrape(ProcStatusCollector(root=rolled, per_process=True))
+    assert not [name for name in helps if "proportional" in name or "rollup" in name]
+
+
+def test_pss_max_rss_skips_larger_processes_and_counts_them(rolled: Path) -> None:
+    # db has 30 MiB of RSS, the workers 5 MiB at most.
+    collector = ProcStatusCollector(root=rolled, pss=True, pss_max_rss=10 * MiB)
+    samples, _ = scrape(collector)
+    assert value(samples, "procstatus_group_rollup_processes", name="worker") == 3
+    assert value(samples, "procstatus_group_rollup_processes", name="db") is None
+    assert value(samples, "procstatus_group_sum_proportional_memory_bytes", name="db") is None
+    # The status metrics of db are there as ever.
+    assert value(samples, "procstatus_group_processes", name="db") == 1
+    skipped = "procstatus_exporter_skipped_rollups_total"
+    assert value(samples, skipped, reason="over_max_rss") == 1
+    samples, _ = scrape(collector)
+    assert value(samples, skipped, reason="over_max_rss") == 2
+
+
+def test_rollups_that_cannot_be_read_are_counted_by_reason(
+    rolled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (rolled / "100" / "smaps_rollup").write_bytes(b"Rss: lots\n")
+    (rolled / "102" / "smaps_rollup").unlink()
+    os.mkfifo(rolled / "102" / "smaps_rollup")
+    deny(monkeypatch, f"{rolled}/200/smaps_rollup")
+    real_open = os.open
+
+    def vanishing(path: str, flags: int, mode: int = 0o777) -> int:
+        if path == f"{rolled}/101/smaps_rollup":  # exits after its status was read
+            for entry in (rolled / "101").iterdir():
+                entry.unlink()
+            (rolled / "101").rmdir()
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", vanishing)
+    samples, _ = scrape(ProcStatusCollector(root=rolled, pss=True))
+    skipped = "procstatus_exporter_skipped_rollups_total"
+    counts = {reason: value(samples, skipped, reason=reason) for reason in ROLLUP_SKIP_REASONS}
+    assert counts == {
+        "gone": 1,
+        "denied": 1,
+        "unparsable": 1,
+        "unreadable": 1,
+        "over_max_rss": 0,
+    }
+    assert names_of(samples, "procstatus_group_rollup_processes") == set()
+    assert names_of(samples, "procstatus_group_processes") == {"worker", "db"}
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"pss_max_rss": MiB}, ValueError, "pss_max_rss needs pss=True"),
+        ({"pss": True, "pss_max_rss": "10"}, TypeError, "pss_max_rss must be an int"),
+        ({"pss": True, "pss_max_rss": True}, TypeError, "pss_max_rss must be an int"),
+        ({"pss": True, "pss_max_rss": -1}, ValueError, "pss_max_rss must not be negative"),
+    ],
+    ids=["without-pss", "str", "bool", "negative"],
+)
+def test_bad_pss_arguments(
+    options: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=f"^{re.escape(message)}"):
+        ProcStatusCollector(**options)  # type: ignore[arg-type]
+
+
+def test_pss_names_follow_the_conventions(rolled: Path) -> None:
+    helps = every_family(rolled, per_process=True, pss=True)
+    for name, documentation in helps.items():
+        if "proportional" in name or "unique" in name:
+            assert name.endswith("_memory_bytes"), name
+            assert "/proc/PID/smaps_rollup" in documentation, name
+
+
+@requires_proc
+@pytest.mark.live
+def test_pss_mode_on_a_live_process() -> None:
+    name = unique_name("pspss")
+    with spawn_peaked(name, 8 * MiB) as child:
+        samples, _ = scrape(ProcStatusCollector(pids=[child.pid], pss=True, per_process=True))
+        rollup = read_rollup(child.pid)
+    assert rollup is not None
+    assert rollup.pss is not None
+    exported = value(
+        samples, "procstatus_process_proportional_memory_bytes", pid=str(child.pid), name=name
+    )
+    assert exported is not None
+    # Read a moment apart from an idle process: the same within a few pages.
+    assert abs(exported - rollup.pss) <= 64 * 1024
+
+
 # ---- names and help texts -------------------------------------------------------------------
 
 
 def every_family(
-    root: Path, *, per_process: bool = False, reset_peaks: bool = False
+    root: Path, *, per_process: bool = False, reset_peaks: bool = False, pss: bool = False
 ) -> dict[str, str]:
     """The help text of every family, by name (as the text parser names them)."""
-    collector = ProcStatusCollector(root=root, per_process=per_process, reset_peaks=reset_peaks)
+    collector = ProcStatusCollector(
+        root=root, per_process=per_process, reset_peaks=reset_peaks, pss=pss
+    )
     _, helps = scrape(collector)
     return helps
 
@@ -463,11 +704,13 @@ def test_every_sum_of_memory_says_it_overcounts(root: Path) -> None:
 
 def test_the_docs_list_every_metric(root: Path) -> None:
     documented = set(re.findall(r"`(procstatus_[a-z_]+)`", DOCS.read_text(encoding="utf-8")))
-    for reset_peaks in (False, True):
-        helps = every_family(root, per_process=True, reset_peaks=reset_peaks)
+    for reset_peaks, pss in ((False, False), (True, False), (False, True)):
+        helps = every_family(root, per_process=True, reset_peaks=reset_peaks, pss=pss)
         text_names = set()
         for name in helps:
-            is_counter = name.endswith(("_context_switches", "_skipped_processes"))
+            is_counter = name.endswith(
+                ("_context_switches", "_skipped_processes", "_skipped_rollups")
+            )
             text_names.add(f"{name}_total" if is_counter else name)
         assert text_names <= documented, sorted(text_names - documented)
 
@@ -547,15 +790,54 @@ def test_importing_procstatus_prometheus_does() -> None:
     ),
     patterns=st.lists(st.text(max_size=8), max_size=3),
     per_process=st.booleans(),
+    reset_peaks=st.booleans(),
+    clear_refs=st.lists(st.sampled_from(["file", "fifo", "directory", "missing"]), max_size=6),
+    pss=st.one_of(st.none(), st.integers(0, 1 << 30)).map(lambda limit: (True, limit))
+    | st.just((False, None)),
+    rollups=st.lists(
+        st.one_of(st.none(), st.just("fifo"), st.binary(max_size=80), mutated(ROLLUP_DAMAGE_BASES)),
+        max_size=6,
+    ),
 )
 def test_any_status_texts_give_a_scrape(
-    texts: list[bytes], patterns: list[str], per_process: bool
+    texts: list[bytes],
+    patterns: list[str],
+    per_process: bool,
+    reset_peaks: bool,
+    clear_refs: list[str],
+    pss: tuple[bool, Optional[int]],
+    rollups: list[Union[bytes, str, None]],
 ) -> None:
     with tempfile.TemporaryDirectory() as where:
         for pid, text in enumerate(texts, start=10):
             (Path(where) / str(pid)).mkdir()
             (Path(where) / str(pid) / "status").write_bytes(text)
-        collector = ProcStatusCollector(root=where, names=patterns, per_process=per_process)
+        for pid, kind in enumerate(clear_refs, start=10):
+            path = Path(where) / str(pid) / "clear_refs"
+            if not path.parent.exists() or kind == "missing":
+                continue
+            if kind == "file":
+                path.write_bytes(b"")
+            elif kind == "fifo":
+                os.mkfifo(path)
+            else:
+                path.mkdir()
+        for pid, rollup in enumerate(rollups, start=10):
+            path = Path(where) / str(pid) / "smaps_rollup"
+            if not path.parent.exists() or rollup is None:
+                continue
+            if rollup == "fifo":
+                os.mkfifo(path)
+            elif isinstance(rollup, bytes):
+                path.write_bytes(rollup)
+        collector = ProcStatusCollector(
+            root=where,
+            names=patterns,
+            per_process=per_process,
+            reset_peaks=reset_peaks,
+            pss=pss[0],
+            pss_max_rss=pss[1],
+        )
         samples, _ = scrape(collector)
     exported = sum(v for (name, _), v in samples.items() if name == "procstatus_group_processes")
     skipped = sum(

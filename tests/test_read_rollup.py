@@ -83,6 +83,26 @@ def test_a_missing_process_is_not_found(tmp_path: Path) -> None:
     assert caught.value.pid == 101
 
 
+def test_a_symlink_loop_is_an_os_error_as_read_pid_gives_not_a_gone_process(
+    tmp_path: Path,
+) -> None:
+    # ELOOP is no "gone": the process directory is there. read_rollup looks at
+    # the status after smaps_rollup answered ENOENT, and must fail as read_pid does.
+    directory = add_process(tmp_path, 100, rollup=None)
+    (directory / "status").unlink()
+    (directory / "status").symlink_to("status")
+
+    with pytest.raises(OSError, match="symbolic links") as from_read_pid:
+        procstatus.read_pid(100, tmp_path)
+    with pytest.raises(OSError, match="symbolic links") as from_read_rollup:
+        read_rollup(100, tmp_path)
+
+    assert from_read_pid.value.errno == errno.ELOOP
+    assert type(from_read_rollup.value) is type(from_read_pid.value)
+    assert from_read_rollup.value.errno == errno.ELOOP
+    assert not isinstance(from_read_rollup.value, ProcessNotFoundError)
+
+
 def test_a_process_without_either_file_is_a_file_error(tmp_path: Path) -> None:
     # Neither smaps_rollup nor smaps: a kernel without CONFIG_PROC_PAGE_MONITOR.
     add_process(tmp_path, 100, rollup=None)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import attrs
 
+from helpers_files import load_script
 from procstatus import ROLLUP_FIELDS, Rollup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,11 +76,6 @@ def test_rollup_attributes_are_the_table_attributes_in_order() -> None:
 
 
 def test_docs_rollup_fields_page_is_generated_from_the_table() -> None:
-    path = ROOT / "scripts" / "rollup_fields_doc.py"
-    spec = importlib.util.spec_from_file_location("rollup_fields_doc", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("rollup_fields_doc")
     page = (ROOT / "docs" / "rollup-fields.md").read_text(encoding="utf-8")
     assert page == module.render(), "stale: run python scripts/rollup_fields_doc.py"

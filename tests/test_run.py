@@ -1,11 +1,14 @@
-"""run_command / ``procstatus run``: the peak RSS of a command, read at its exit.
+"""run_command: the exact peak RSS of every process of a command's tree, and the tree's totals.
 
-Big allocations happen in the commands or in child Pythons, not in this process.
+Live tests with real process trees. Big allocations happen in the commands or
+in child Pythons, not in this process. ``check()`` asserts what holds for every
+run (bound >= sampled >= 0, the largest process is the largest exact peak, the
+command comes first), and ``no_tracee_left()`` that nothing is left traced.
 """
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import errno
 import json
 import os
@@ -13,6 +16,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
+import threading
 import time
 import types
 from collections.abc import Callable
@@ -20,21 +25,82 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import procstatus
+from helpers_live import raw_field, raw_status, spawn_zombie
 from procstatus import _run
-from procstatus._cli.run import run_cli
+
+pytestmark = pytest.mark.live
 
 MiB = 1 << 20
 PY = sys.executable
 
 
+def check(result: procstatus.RunResult) -> procstatus.RunResult:
+    """What every run must satisfy; returns ``result`` for chaining."""
+    assert result.processes[0].pid == result.pid
+    starts = [process.start_s for process in result.processes]
+    assert starts == sorted(starts)
+    peaks = {p.pid: p.peak_rss for p in result.processes if p.peak_rss is not None}
+    assert result.peak_rss == max(peaks.values())
+    assert peaks[result.peak_pid] == result.peak_rss
+    assert 0 < result.tree_peak_rss_sampled <= result.tree_peak_rss_bound
+    assert result.peak_rss <= result.tree_peak_rss_bound
+    assert all(sample.rss_sum <= result.tree_peak_rss_bound for sample in result.samples)
+    assert max(sample.rss_sum for sample in result.samples) == result.tree_peak_rss_sampled
+    assert len({p.pid for p in result.processes if p.running}) == sum(
+        p.running for p in result.processes
+    )
+    no_tracee_left()
+    return result
+
+
+def no_tracee_left() -> None:
+    """No process on the machine is traced by this one, and this one has no zombie."""
+    me = str(os.getpid()).encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = raw_status(int(entry))
+        except OSError:
+            continue
+        assert raw_field(status, b"TracerPid") != me, f"process {entry} is still traced"
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG | _run._WALL)
+
+
+def by_argv(result: procstatus.RunResult, *words: str) -> procstatus.ProcessRun:
+    """The one process whose argv contains ``words`` in order."""
+    found = [p for p in result.processes if _contains(p.argv, words)]
+    assert len(found) == 1, [p.argv for p in result.processes]
+    return found[0]
+
+
+def _contains(argv: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    return any(argv[i : i + len(words)] == words for i in range(len(argv)))
+
+
+def hold(size_mib: int, seconds: float, *, exit_code: int = 0) -> str:
+    """Python code that holds ``size_mib`` MiB (written, so resident) for ``seconds``."""
+    return (
+        f"import os, time; data = b'x' * ({size_mib} << 20); time.sleep({seconds}); "
+        f"os._exit({exit_code})"
+    )
+
+
+# ---- one process: what held before the tree is followed still holds ------------------
+
+
 def test_peak_reached_right_before_exit_is_seen() -> None:
     code = "import os; data = b'x' * (100 << 20); os._exit(0)"
-    result = procstatus.run_command([PY, "-c", code])
+    result = check(procstatus.run_command([PY, "-c", code]))
     assert result.peak_rss >= 100 * MiB
     assert result.exit_code == 0
     assert result.peak_exact
+    assert len(result.processes) == 1
 
 
 # A Python parent holding 500 MB runs `true`; ru_maxrss of its children counts the
@@ -44,14 +110,15 @@ import json, resource, procstatus
 hold = b"x" * (500 << 20)
 result = procstatus.run_command(["true"])
 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-print(json.dumps([result.peak_rss, children]))
+print(json.dumps([result.peak_rss, result.tree_peak_rss_bound, children]))
 """
 
 
 def test_parent_memory_is_not_counted() -> None:
     out = subprocess.run([PY, "-c", BIG_PARENT], check=True, capture_output=True, text=True)
-    peak, ru_maxrss_children = json.loads(out.stdout)
+    peak, bound, ru_maxrss_children = json.loads(out.stdout)
     assert peak < 20 * MiB
+    assert bound < 20 * MiB
     assert ru_maxrss_children >= 500 * MiB  # what /usr/bin/time -v would have said
 
 
@@ -66,13 +133,14 @@ def test_parent_memory_is_not_counted() -> None:
     ids=["success", "exit-3", "sigkill", "sigterm"],
 )
 def test_exit_status(code: str, exit_code: int, signum: Optional[int]) -> None:
-    result = procstatus.run_command([PY, "-c", code])
+    result = check(procstatus.run_command([PY, "-c", code]))
     assert (result.exit_code, result.signal) == (exit_code, signum)
+    assert (result.processes[0].exit_code, result.processes[0].signal) == (exit_code, signum)
     assert result.peak_rss > 0
 
 
-# exit_group() from a thread that is not the main thread: the main (traced) thread
-# still stops at its exit with the mm in place.
+# exit_group() from a thread that is not the main thread: the last thread to reach
+# its exit stop still holds the mm, and the figure is exact.
 EXIT_FROM_A_THREAD = """
 import os, threading, time
 def work():
@@ -84,10 +152,11 @@ time.sleep(60)
 
 
 def test_exit_from_another_thread() -> None:
-    result = procstatus.run_command([PY, "-c", EXIT_FROM_A_THREAD])
+    result = check(procstatus.run_command([PY, "-c", EXIT_FROM_A_THREAD]))
     assert result.exit_code == 5
     assert result.peak_rss >= 100 * MiB
     assert result.peak_exact
+    assert len(result.processes) == 1  # threads are not processes
 
 
 MAIN_THREAD_LEAVES_FIRST = r"""
@@ -106,70 +175,236 @@ int main(void) { pthread_t t; pthread_create(&t, 0, work, 0); pthread_exit(0); }
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
-def test_main_thread_leaving_first_still_gives_the_peak(tmp_path: Path) -> None:
+def test_main_thread_leaving_first_still_gives_the_exact_peak(tmp_path: Path) -> None:
     source = tmp_path / "leaves_first.c"
     source.write_text(MAIN_THREAD_LEAVES_FIRST)
     program = tmp_path / "leaves_first"
     subprocess.run(["cc", "-pthread", "-o", str(program), str(source)], check=True)
-    result = procstatus.run_command([str(program)])
+    result = check(procstatus.run_command([str(program)]))
     assert result.exit_code == 0
-    # Usually the leader's exit stop comes long before the worker ends, and the
-    # figure is sampled (peak_exact False); on a loaded machine the worker may end
-    # while the leader still holds the mm at its stop, and the figure is exact.
-    # Either way it includes the worker's 64 MiB.
+    # The worker is traced too: its own exit stop, the last of the process, reads
+    # the final VmHWM with the 64 MiB in it.
     assert result.peak_rss >= 64 * MiB
+    assert result.peak_exact
+
+
+# ---- the tree ----------------------------------------------------------------------------
+
+
+def test_grandchild_peak_under_sh() -> None:
+    # The issue's example: before, run reported the 1.7 MiB of the shell.
+    code = "b = bytearray(200 << 20); b[::4096] = b'x' * len(b[::4096])"
+    result = check(procstatus.run_command(["sh", "-c", f'{PY} -c "{code}"; true']))
+    python = by_argv(result, PY, "-c")
+    shell = result.processes[0]
+    assert shell.argv[:2] == ("sh", "-c")
+    assert (result.peak_pid, python.ppid) == (python.pid, shell.pid)
+    assert 200 * MiB <= result.peak_rss < 260 * MiB
+    assert shell.peak_rss is not None
+    assert shell.peak_rss < 10 * MiB
+    assert python.peak_exact
+    assert shell.peak_exact
+    assert result.tree_peak_rss_bound < 280 * MiB
+    assert result.exit_code == 0
+
+
+def test_two_children_at_once() -> None:
+    # Both hold 120 MiB for two seconds, most of them at the same time: every sample then
+    # sees both, and the bound adds both exact peaks.
+    child = f'{PY} -c "{hold(120, 2.0)}"'
+    result = check(procstatus.run_command(["sh", "-c", f"{child} & {child} & wait"]))
+    pythons = [p for p in result.processes if p.argv[:1] == (PY,)]
+    assert len(pythons) == 2
+    for python in pythons:
+        assert python.peak_rss is not None
+        assert 120 * MiB <= python.peak_rss < 150 * MiB
+    assert 120 * MiB <= result.peak_rss < 150 * MiB
+    assert 240 * MiB <= result.tree_peak_rss_sampled <= result.tree_peak_rss_bound < 300 * MiB
+
+
+def test_200_short_lived_children() -> None:
+    script = 'i=0; while [ $i -lt 200 ]; do sh -c "exit $((i % 5))"; i=$((i + 1)); done'
+    result = check(procstatus.run_command(["sh", "-c", script]))
+    children = result.processes[1:]
+    assert len(children) == 200
+    assert [child.exit_code for child in children] == [i % 5 for i in range(200)]
+    assert all(child.ppid == result.pid and not child.running for child in children)
+    assert all(child.peak_rss and child.peak_exact for child in children)
+    # One child at a time beside the shell: a few MB, not the sum of 200 peaks.
+    total = sum(child.peak_rss or 0 for child in children)
+    assert result.tree_peak_rss_bound < 12 * MiB < total
+    assert result.exit_code == 0
+
+
+def test_grandchild_killed_by_sigkill() -> None:
+    result = check(procstatus.run_command(["sh", "-c", "sh -c 'kill -9 $$'; exit 3"]))
+    victim = by_argv(result, "sh", "-c", "kill -9 $$")
+    assert (victim.exit_code, victim.signal) == (137, 9)
+    assert victim.peak_rss is not None
+    assert victim.peak_exact
+    assert (result.exit_code, result.signal) == (3, None)
+
+
+def test_background_child_outlives_the_command() -> None:
+    started = time.monotonic()
+    result = procstatus.run_command(["sh", "-c", "sleep 30 & exit 4"])
+    took = time.monotonic() - started
+    # Detached as it was at that moment: the forked shell, or already sleep.
+    (sleeper,) = [process for process in result.processes if process.running]
+    try:
+        assert took < 10  # reported at once, not after the 30 s
+        assert result.exit_code == 4
+        assert sleeper.running
+        assert (sleeper.exit_code, sleeper.signal, sleeper.end_s) == (None, None, None)
+        assert sleeper.peak_rss is not None
+        assert sleeper.peak_rss > 0
+        status = raw_status(sleeper.pid)
+        assert raw_field(status, b"TracerPid") == b"0"
+        assert raw_field(status, b"State")[:1] in (b"R", b"S")  # running normally, not stopped
+        check(result)
+    finally:
+        os.kill(sleeper.pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
-    ("argv", "error", "status", "message"),
+    ("script", "state"),
     [
-        (
-            ["no-such-command-here"],
-            FileNotFoundError,
-            127,
-            "no-such-command-here: command not found",
-        ),
-        (["./data.txt"], PermissionError, 126, "./data.txt: Permission denied"),
+        ("sleep 30 & kill -STOP $!; exit 0", b"T"),  # stopped by a signal: stays stopped
+        ("(while :; do /bin/true; done) & exit 0", None),  # forks on while it is let go
     ],
-    ids=["not-found", "not-executable"],
+    ids=["job-control-stop", "forking"],
 )
-def test_command_that_cannot_run(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    argv: list[str],
-    error: type[OSError],
-    status: int,
-    message: str,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    (tmp_path / "data.txt").write_text("no execute bit\n")
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(error) as caught:
-        procstatus.run_command(argv)
-    assert caught.value.filename == argv[0]
-    assert run_cli(argv) == status
-    assert capsys.readouterr().err == f"procstatus run: {message}\n"
+def test_survivors_are_let_go_as_they_are(script: str, state: Optional[bytes]) -> None:
+    result = procstatus.run_command(["sh", "-c", script])
+    # The background shell, and a /bin/true it was running at that moment, if any.
+    survivors = [process for process in result.processes if process.running]
+    try:
+        check(result)  # nothing traced, not even a child it was forking meanwhile
+        status = raw_status(survivors[0].pid)
+        assert raw_field(status, b"TracerPid") == b"0"
+        if state is not None:
+            assert len(survivors) == 1
+            assert raw_field(status, b"State")[:1] == state
+    finally:
+        for survivor in survivors:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(survivor.pid, signal.SIGKILL)
 
 
-def test_ptrace_not_permitted(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Stand in for Yama ptrace_scope 3: PTRACE_TRACEME fails with EPERM in the child.
-    def refuse(request: int, pid: int, addr: Optional[int], data: Optional[int]) -> int:
-        ctypes.set_errno(errno.EPERM)
-        return -1
+def test_wait_all_follows_the_background_child_to_its_end() -> None:
+    result = check(procstatus.run_command(["sh", "-c", "sleep 0.3 & exit 4"], wait_all=True))
+    sleeper = by_argv(result, "sleep", "0.3")
+    assert not sleeper.running
+    assert sleeper.exit_code == 0
+    assert sleeper.end_s is not None
+    assert sleeper.end_s >= 0.3
+    assert result.exit_code == 4
+    assert result.wall_s < sleeper.end_s  # wall time is the command's own
 
-    monkeypatch.setattr(_run, "_ptrace_cache", [refuse])
-    with pytest.raises(procstatus.PeakTraceError) as caught:
-        procstatus.run_command(["true"])
-    assert caught.value.errno == errno.EPERM
-    assert caught.value.strerror is not None
-    assert caught.value.strerror.startswith(
-        "cannot trace the command (ptrace(PTRACE_TRACEME): Operation not permitted)"
+
+def test_multi_threaded_child() -> None:
+    code = textwrap.dedent(
+        """
+        import threading, time
+        held = []
+        def work():
+            held.append(b"x" * (40 << 20))
+            time.sleep(0.3)
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for thread in threads: thread.start()
+        for thread in threads: thread.join()
+        """
     )
+    result = check(procstatus.run_command(["sh", "-c", f'"{PY}" -c "$0"; exit 0', code]))
+    assert len(result.processes) == 2  # threads share their process's entry
+    python = result.processes[1]
+    assert python.peak_rss is not None
+    assert python.peak_rss >= 120 * MiB
+    assert python.peak_exact
+    assert result.tree_peak_rss_sampled >= 100 * MiB
 
 
-def test_empty_command() -> None:
-    with pytest.raises(ValueError, match=r"^run_command needs a command to run$"):
-        procstatus.run_command([])
+def test_child_that_execs_twice(tmp_path: Path) -> None:
+    # python holding 100 MiB execs python holding 30 MiB, which execs sh: one
+    # process, three programs. Its peak is the last program's (the earlier images
+    # are freed inside execve, with no stop to read them at); the tree figures
+    # still see the 100 MiB, read while it was held.
+    second = tmp_path / "second.py"
+    second.write_text(
+        "import os, time\ndata = b'x' * (30 << 20)\ntime.sleep(0.3)\n"
+        "os.execv('/bin/sh', ['sh', '-c', 'exit 6'])\n"
+    )
+    first = tmp_path / "first.py"
+    first.write_text(
+        "import os, sys, time\ndata = b'x' * (100 << 20)\ntime.sleep(0.3)\n"
+        f"os.execv(sys.executable, [sys.executable, {str(second)!r}])\n"
+    )
+    result = check(procstatus.run_command(["sh", "-c", f'"{PY}" "{first}"; exit $?']))
+    assert len(result.processes) == 2
+    child = result.processes[1]
+    assert child.argv == ("sh", "-c", "exit 6")
+    assert child.exit_code == 6
+    assert child.peak_rss is not None
+    assert child.peak_rss < 10 * MiB
+    assert result.exit_code == 6
+    assert result.tree_peak_rss_sampled >= 100 * MiB
+    assert result.tree_peak_rss_bound >= result.tree_peak_rss_sampled
+
+
+def test_exec_from_a_thread_that_is_not_the_leader() -> None:
+    # The thread takes over the leader's pid (PTRACE_EVENT_EXEC reports its former tid).
+    code = (
+        "import os, threading, time\n"
+        "threading.Thread(target=lambda: os.execv('/bin/sh', ['sh', '-c', 'exit 7'])).start()\n"
+        "time.sleep(30)\n"
+    )
+    result = check(procstatus.run_command([PY, "-c", code]))
+    assert len(result.processes) == 1
+    assert result.processes[0].argv == ("sh", "-c", "exit 7")
+    assert result.exit_code == 7
+    assert result.peak_exact
+
+
+def test_tree_samples_and_on_sample() -> None:
+    seen: list[procstatus.TreeSample] = []
+    result = check(
+        procstatus.run_command(
+            ["sh", "-c", f'{PY} -c "{hold(50, 0.5)}"'], interval=0.02, on_sample=seen.append
+        )
+    )
+    assert tuple(seen) == result.samples
+    assert result.interval_s == 0.02
+    times = [sample.elapsed_s for sample in seen]
+    assert times == sorted(times)
+    # The interval samples at least: half a second at 20 ms.
+    assert len(seen) >= 20
+    assert all(sample.pss is None for sample in seen)
+    assert result.tree_peak_pss_sampled is None
+    assert {pid for sample in seen for pid in sample.rss} <= {p.pid for p in result.processes}
+
+
+def test_pss_of_two_forked_children() -> None:
+    # Two children of one Python share its 100 MiB copy-on-write: RSS counts those
+    # pages in each process, PSS divides them among the three.
+    code = (
+        "import os, time\n"
+        "data = b'x' * (100 << 20)\n"
+        "for _ in range(2):\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(0.5)\n"
+        "        os._exit(0)\n"
+        "time.sleep(0.5)\n"
+        "os.wait(); os.wait()\n"
+    )
+    result = check(procstatus.run_command([PY, "-c", code], pss=True))
+    assert len(result.processes) == 3
+    assert result.tree_peak_rss_sampled >= 300 * MiB
+    assert result.tree_peak_pss_sampled is not None
+    assert 100 * MiB <= result.tree_peak_pss_sampled < 160 * MiB
+    assert any(sample.pss for sample in result.samples)
+
+
+# ---- signals, job control, and nothing left behind -------------------------------------
 
 
 def _spawn_runner(command: list[str]) -> subprocess.Popen[str]:
@@ -180,12 +415,20 @@ def _spawn_runner(command: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen([PY, "-c", code], stdout=subprocess.PIPE, text=True)
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        found += [
+            int(child) for child in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+        ]
+    return found
+
+
 def _traced_child(runner: int, name: bytes = b"sleep") -> int:
-    children = Path(f"/proc/{runner}/task/{runner}/children")
     for _ in range(500):
-        pids = children.read_text().split()
+        pids = _children(runner)
         if pids and Path(f"/proc/{pids[0]}/cmdline").read_bytes().startswith(name):
-            return int(pids[0])
+            return pids[0]
         time.sleep(0.01)
     raise AssertionError("the command did not start")
 
@@ -206,7 +449,7 @@ def _state(pid: int) -> str:
 
 def _wait_until_held_stopped(pid: int) -> None:
     """Until the traced command has sat in a stop for 10 polls: past the
-    signal-delivery-stop, held by procstatus in its group-stop."""
+    signal-delivery-stop, left listening by procstatus in its group stop."""
     stopped_polls = 0
     for _ in range(1000):
         stopped_polls = stopped_polls + 1 if _state(pid) == "t" else 0
@@ -227,8 +470,20 @@ def test_job_control_stop_and_continue() -> None:
     assert json.loads(out)["exit_code"] == 0
 
 
+def test_job_control_of_a_grandchild() -> None:
+    # SIGCONT wakes a stopped grandchild by itself (PTRACE_LISTEN): no polling.
+    with _spawn_runner(["sh", "-c", "sleep 2; exit 5"]) as runner:
+        shell = _traced_child(runner.pid, b"sh")
+        sleeper = _traced_child(shell)
+        os.kill(sleeper, signal.SIGSTOP)
+        _wait_until_held_stopped(sleeper)
+        os.kill(sleeper, signal.SIGCONT)
+        out, _ = runner.communicate(timeout=20)
+    assert json.loads(out)["exit_code"] == 5
+
+
 def test_sigkill_while_stopped_is_reported() -> None:
-    # The shell stops itself; while procstatus keeps it in that group-stop, SIGKILL
+    # The shell stops itself; while procstatus keeps it in that group stop, SIGKILL
     # takes it to its exit stop, which is a stop to handle, not its death.
     with _spawn_runner(["sh", "-c", "kill -STOP $$; sleep 30"]) as runner:
         command = _traced_child(runner.pid, b"sh")
@@ -241,7 +496,131 @@ def test_sigkill_while_stopped_is_reported() -> None:
     assert data["peak_rss"] > 0
 
 
-def test_fork_failure_closes_the_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_procstatus_killed_leaves_no_tracee_stopped() -> None:
+    # PTRACE_O_EXITKILL: when the tracer dies, the kernel SIGKILLs every tracee.
+    with _spawn_runner(["sh", "-c", "sleep 30 & sleep 30; wait"]) as runner:
+        shell = _traced_child(runner.pid, b"sh")
+        for _ in range(500):
+            sleepers = _children(shell)
+            if len(sleepers) == 2 and all(
+                Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"sleep") for pid in sleepers
+            ):
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the sleeps did not start")
+        runner.kill()
+        runner.wait(timeout=20)
+    for pid in [shell, *sleepers]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                state = _state(pid)
+            except FileNotFoundError:
+                break  # gone
+            assert state not in ("t", "T"), f"process {pid} was left stopped"
+            time.sleep(0.01)
+        else:
+            pytest.fail(f"process {pid} is still alive")
+
+
+# Each run is interrupted by the signal at another moment, from before the fork to
+# after the command's exec: a 300 MB caller takes milliseconds to fork.
+INTERRUPTED = """
+import os, sys, procstatus
+hold = b"x" * (300 << 20)
+results = []
+for _ in range(int(sys.argv[1])):
+    outcome = "interrupted"
+    try:
+        os.write(1, b"go\\n")  # the signal comes after this, anywhere below
+        procstatus.run_command(["true"])
+        outcome = "ran"
+    except KeyboardInterrupt:
+        pass
+    results.append(outcome)
+    try:
+        os.waitpid(-1, os.WNOHANG | 0x40000000)  # __WALL
+        results.append("child left")
+    except ChildProcessError:
+        pass
+    os.write(1, b"done\\n")
+    sys.stdin.readline()
+os.write(1, " ".join(results).encode())
+"""
+
+
+def test_sigint_at_every_moment_around_the_fork() -> None:
+    runs = 60
+    with subprocess.Popen(
+        [PY, "-c", INTERRUPTED, str(runs)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as caller:
+        assert caller.stdin is not None
+        assert caller.stdout is not None
+        try:
+            for run in range(runs):
+                assert caller.stdout.readline() == "go\n"
+                time.sleep(run * 0.0001)  # 0 to 6 ms after the caller said it starts
+                caller.send_signal(signal.SIGINT)
+                assert caller.stdout.readline() == "done\n"
+                assert _children(caller.pid) == []
+                caller.stdin.write("\n")
+                caller.stdin.flush()
+            out = caller.stdout.read()
+        finally:
+            caller.kill()
+    outcomes = out.split()
+    assert "child left" not in out
+    assert len(outcomes) == runs
+    assert set(outcomes) <= {"ran", "interrupted"}
+
+
+# os.fork() replaced so that the interruption lands right after the fork, in the
+# parent, before run_command can store the pid: as a signal (blocked there, so it
+# reaches the run's own handler, which ignores it), or as an exception (as from a
+# signal caught by another thread): then the child is found through the pipe it
+# wrote its pid to, and reaped.
+AROUND_THE_FORK = """
+import os, signal, sys, procstatus
+real_fork = os.fork
+def fork():
+    pid = real_fork()
+    if pid:
+        if sys.argv[1] == "signal":
+            os.kill(os.getpid(), signal.SIGINT)
+        else:
+            raise KeyboardInterrupt
+    return pid
+os.fork = fork
+try:
+    outcome = "ran %d" % procstatus.run_command(["sh", "-c", "exit 3"]).exit_code
+except KeyboardInterrupt:
+    outcome = "interrupted"
+try:
+    os.waitpid(-1, os.WNOHANG | 0x40000000)
+    left = "child left"
+except ChildProcessError:
+    left = "nothing left"
+print(outcome, left)
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "outcome"),
+    [("signal", "ran 3 nothing left"), ("exception", "interrupted nothing left")],
+    ids=["signal", "exception"],
+)
+def test_interrupt_right_after_the_fork(how: str, outcome: str) -> None:
+    out = subprocess.run(
+        [PY, "-c", AROUND_THE_FORK, how], check=True, capture_output=True, text=True, timeout=30
+    )
+    assert out.stdout.strip() == outcome
+
+
+def test_fork_failure_closes_the_pipes(monkeypatch: pytest.MonkeyPatch) -> None:
     def fork() -> int:
         raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
 
@@ -253,7 +632,7 @@ def test_fork_failure_closes_the_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sorted(os.listdir("/proc/self/fd")) == before
 
 
-def _fail_at_the_exit_stop(pid: int) -> tuple[int, bool]:
+def _fail_at_the_exit_stop(root: str, pid: int, tid: int) -> bytes:
     raise OSError(errno.EIO, "Input/output error")
 
 
@@ -261,23 +640,28 @@ def _interrupt_before_forwarding(self: object) -> None:
     raise KeyboardInterrupt
 
 
+def _fail_in_on_sample(sample: procstatus.TreeSample) -> None:
+    raise RuntimeError("on_sample failed")
+
+
 @pytest.mark.parametrize(
     ("where", "replacement", "command", "error"),
     [
-        ("_peak_at_exit", _fail_at_the_exit_stop, ["true"], OSError),
+        ("_read_at_exit", _fail_at_the_exit_stop, ["true"], OSError),
         (
             "_SignalForwarding.__enter__",
             _interrupt_before_forwarding,
             ["sleep", "30"],
             KeyboardInterrupt,
         ),
+        (None, None, ["sh", "-c", "sleep 30 & sleep 30"], RuntimeError),
     ],
-    ids=["read-error-at-exit-stop", "interrupt-before-forwarding"],
+    ids=["read-error-at-exit-stop", "interrupt-before-forwarding", "error-in-on-sample"],
 )
-def test_command_is_killed_and_reaped_when_following_fails(
+def test_the_tree_is_killed_and_reaped_when_following_fails(
     monkeypatch: pytest.MonkeyPatch,
-    where: str,
-    replacement: Callable[..., object],
+    where: Optional[str],
+    replacement: Optional[Callable[..., object]],
     command: list[str],
     error: type[BaseException],
 ) -> None:
@@ -289,14 +673,34 @@ def test_command_is_killed_and_reaped_when_following_fails(
         return real_waitpid(pid, options)
 
     monkeypatch.setattr(os, "waitpid", waitpid)
-    owner, _, name = where.rpartition(".")
-    monkeypatch.setattr(getattr(_run, owner) if owner else _run, name, replacement)
+    if where is not None:
+        owner, _, name = where.rpartition(".")
+        monkeypatch.setattr(getattr(_run, owner) if owner else _run, name, replacement)
+    on_sample = _fail_in_on_sample if where is None else None
     with pytest.raises(error):
-        procstatus.run_command(command)
+        procstatus.run_command(command, on_sample=on_sample)
     monkeypatch.undo()
     assert pids
-    with pytest.raises(ChildProcessError):  # reaped: no longer a child of ours
-        os.waitpid(pids[0], os.WNOHANG | _run._WALL)
+    no_tracee_left()  # reaped: no longer a child of ours, nothing traced
+
+
+def test_ptrace_not_permitted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stand in for Yama ptrace_scope 3: PTRACE_SEIZE fails with EPERM.
+    def refuse(request: int, pid: int, addr: Optional[int], data: Optional[int]) -> int:
+        import ctypes
+
+        ctypes.set_errno(errno.EPERM)
+        return -1
+
+    monkeypatch.setattr(_run, "_ptrace_cache", [refuse])
+    with pytest.raises(procstatus.PeakTraceError) as caught:
+        procstatus.run_command(["true"])
+    assert caught.value.errno == errno.EPERM
+    assert caught.value.strerror is not None
+    assert caught.value.strerror.startswith(
+        "cannot trace the command (ptrace(PTRACE_SEIZE): Operation not permitted)"
+    )
+    no_tracee_left()  # the child, never let go, exited on its own and was reaped
 
 
 def test_handlers_installed_from_c_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -327,43 +731,260 @@ def test_no_signal_is_forwarded_once_the_command_is_reaped(
 ) -> None:
     sent: list[tuple[int, int]] = []
     monkeypatch.setattr(os, "kill", lambda pid, signum: sent.append((pid, signum)))
-    trace = _run._Trace(999_999, _run._ptrace())
-    forwarding = _run._SignalForwarding(trace)
+    tracer = types.SimpleNamespace(pid=999_999, command_reaped=False)
+    forwarding = _run._SignalForwarding(tracer)  # type: ignore[arg-type]
     forwarding._forward(signal.SIGTERM, None)
-    trace.reaped = True  # from here on the pid may belong to another process
+    tracer.command_reaped = True  # from here on the pid may belong to another process
     forwarding._forward(signal.SIGHUP, None)
     assert sent == [(999_999, signal.SIGTERM)]
 
 
-def test_other_threads_are_read_until_one_shows_the_peak(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_signal_mask_is_restored() -> None:
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    procstatus.run_command(["true"])
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+
+
+# ---- the fallbacks of the waiting loop ----------------------------------------------------
+
+SIGCHLD_IGNORED = """
+import json, signal, sys, procstatus
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+result = procstatus.run_command(["sh", "-c", sys.argv[1]])
+print(json.dumps([result.exit_code, len(result.processes)]))
+"""
+
+
+def test_sigchld_ignored_by_the_caller() -> None:
+    # Then the kernel sends no SIGCHLD for stops, and the tracer polls.
+    script = "for i in 1 2 3; do sh -c 'exit 0'; done; exit 2"
+    out = subprocess.run(
+        [PY, "-c", SIGCHLD_IGNORED, script], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(out.stdout) == [2, 4]
+
+
+def test_a_zombie_of_the_caller_is_left_to_the_caller() -> None:
+    # Ready for every waitid() peek, it hides our tracees: each is then polled.
+    with spawn_zombie() as zombie:
+        result = procstatus.run_command(["sh", "-c", "sh -c 'exit 0'; exit 1"])
+        assert result.exit_code == 1
+        assert len(result.processes) == 2
+        assert zombie.wait() == 0  # still there to be reaped by its owner
+
+
+def test_run_from_another_thread() -> None:
+    results: list[procstatus.RunResult] = []
+    thread = threading.Thread(
+        target=lambda: results.append(procstatus.run_command(["sh", "-c", "sh -c 'exit 2'"]))
+    )
+    thread.start()
+    thread.join(60)
+    assert results
+    assert results[0].exit_code == 2
+    check(results[0])
+
+
+# ---- arguments ----------------------------------------------------------------------------
+
+
+def test_a_str_command_is_a_type_error() -> None:
+    with pytest.raises(
+        TypeError, match=r"as a list of arguments, e\.g\. \['ls', '-l'\], not a str"
+    ):
+        procstatus.run_command("true")  # a str is a Sequence[str] to mypy: checked at run time
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"argv": []}, ValueError, "run_command needs a command to run"),
+        ({"argv": ["tr\0ue"]}, ValueError, "embedded null byte in an argument"),
+        ({"argv": [b"true"]}, None, None),
+        ({"argv": [1]}, TypeError, "expected str, bytes or os.PathLike object, not int"),
+        ({"interval": 0}, ValueError, "interval must be a positive number of seconds, not 0"),
+        ({"interval": float("nan")}, ValueError, "interval must be a positive number"),
+        ({"interval": "1"}, TypeError, "interval must be a number of seconds, not str"),
+        ({"interval": True}, TypeError, "interval must be a number of seconds, not bool"),
+        ({"env": {"A=B": "1"}}, ValueError, "illegal environment variable name: 'A=B'"),
+        ({"env": {"A": "1\0"}}, ValueError, "embedded null byte in the environment"),
+        ({"env": ["A"]}, TypeError, "env must be a mapping, not list"),
+    ],
+    ids=[
+        "empty",
+        "nul",
+        "bytes-arg",
+        "int-arg",
+        "zero-interval",
+        "nan-interval",
+        "str-interval",
+        "bool-interval",
+        "env-name",
+        "env-nul",
+        "env-list",
+    ],
+)
+def test_arguments_are_checked_before_the_fork(
+    kwargs: dict[str, object], error: Optional[type[Exception]], message: Optional[str]
 ) -> None:
-    read: list[int] = []
-
-    def read_task(pid: int, tid: int) -> types.SimpleNamespace:
-        read.append(tid)
-        if tid == 11:
-            raise procstatus.ProcessNotFoundError(pid, tid)
-        return types.SimpleNamespace(peak_rss=None if tid == 12 else 5 * MiB)
-
-    monkeypatch.setattr(_run, "thread_ids", lambda pid: [10, 11, 12, 13, 14])
-    monkeypatch.setattr(_run, "read_task", read_task)
-    assert _run._peak_of_other_threads(10) == 5 * MiB
-    assert read == [11, 12, 13]  # one mm: 14 would show the same figure
+    arguments: dict[str, object] = {"argv": ["true"], **kwargs}
+    argv = arguments.pop("argv")
+    if error is None:
+        assert procstatus.run_command(argv, **arguments).exit_code == 0  # type: ignore[arg-type]
+        return
+    assert message is not None
+    with pytest.raises(error, match=f"^{message.replace('[', '.').replace('(', '.')}"):
+        procstatus.run_command(argv, **arguments)  # type: ignore[arg-type]
+    no_tracee_left()
 
 
-def test_leader_with_its_mm_is_the_only_thread_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The other threads of a group exit take a while to go; the leader's VmHWM is
-    # the figure of their shared mm meanwhile.
-    figures = iter([(2 * MiB, 3)] * 8 + [(3 * MiB, 1)])
+def test_cwd_and_env(tmp_path: Path) -> None:
+    (tmp_path / "marker").write_text("")
+    tool = tmp_path / "bin" / "mytool"
+    tool.parent.mkdir()
+    tool.write_text('#!/bin/sh\ntest -e marker && test "$GREETING" = hello && exit 9\n')
+    tool.chmod(0o755)
+    env = {"PATH": f"{tool.parent}:/usr/bin:/bin", "GREETING": "hello"}
+    result = procstatus.run_command(["mytool"], cwd=tmp_path, env=env)
+    assert result.exit_code == 9
 
-    def read_pid(pid: int) -> types.SimpleNamespace:
-        peak, threads = next(figures)
-        return types.SimpleNamespace(peak_rss=peak, threads=threads)
 
-    def read_others(pid: int) -> int:
-        pytest.fail("the other threads were read")
+@pytest.mark.parametrize(
+    ("argv", "cwd", "error", "filename"),
+    [
+        (["no-such-command-here"], None, FileNotFoundError, "no-such-command-here"),
+        (["./data.txt"], None, PermissionError, "./data.txt"),
+        (["true"], "no-such-directory", FileNotFoundError, "no-such-directory"),
+    ],
+    ids=["not-found", "not-executable", "bad-cwd"],
+)
+def test_command_that_cannot_run(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    cwd: Optional[str],
+    error: type[OSError],
+    filename: str,
+) -> None:
+    (tmp_path / "data.txt").write_text("no execute bit\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error) as caught:
+        procstatus.run_command(argv, cwd=cwd)
+    assert caught.value.filename == filename
+    no_tracee_left()
 
-    monkeypatch.setattr(_run, "read_pid", read_pid)
-    monkeypatch.setattr(_run, "_peak_of_other_threads", read_others)
-    assert _run._peak_at_exit(42) == (3 * MiB, True)
+
+# ---- pure parts ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("segments", "bound"),
+    [
+        ([], 0),
+        ([(0.0, 1.0, 5)], 5),
+        ([(0.0, 1.0, 5), (0.5, 2.0, 7)], 12),  # overlap: both count
+        ([(0.0, 1.0, 5), (1.0, 2.0, 7)], 7),  # one ends as the other starts: never both
+        ([(0.0, 1.0, 5), (2.0, 3.0, 7), (2.5, 4.0, 1)], 8),
+        ([(0.0, 10.0, 1)] + [(i, i + 0.5, 3) for i in range(5)], 4),
+    ],
+    ids=["none", "one", "overlap", "touching", "later-pair", "many-short"],
+)
+def test_tree_bound(segments: list[tuple[float, float, int]], bound: int) -> None:
+    assert _run._tree_bound(segments) == bound
+
+
+def test_result_json() -> None:
+    result = check(procstatus.run_command(["sh", "-c", "sh -c 'exit 2'; exit 1"]))
+    data = result.to_json_dict()
+    assert sorted(data) == [
+        "argv",
+        "exit_code",
+        "interval_s",
+        "peak_exact",
+        "peak_pid",
+        "peak_rss",
+        "pid",
+        "processes",
+        "signal",
+        "tree_peak_pss_sampled",
+        "tree_peak_rss_bound",
+        "tree_peak_rss_sampled",
+        "wall_s",
+    ]
+    assert json.loads(json.dumps(data)) == data
+    child = data["processes"][1]  # type: ignore[index]
+    assert sorted(child) == [
+        "argv",
+        "end_s",
+        "exit_code",
+        "peak_exact",
+        "peak_rss",
+        "pid",
+        "ppid",
+        "running",
+        "signal",
+        "start_s",
+    ]
+    assert (child["argv"], child["exit_code"], child["running"]) == (
+        ["sh", "-c", "exit 2"],
+        2,
+        False,
+    )
+    with_samples = result.to_json_dict(samples=True)
+    assert len(with_samples["samples"]) == len(result.samples)  # type: ignore[arg-type]
+
+
+def test_arguments_that_are_not_utf8_are_valid_json() -> None:
+    result = procstatus.run_command([b"sh", b"-c", b"exit 0", b"\xff"])
+    assert result.argv[-1] == "\udcff"  # kept byte for byte, as os.fsdecode does
+    data = result.to_json_dict()
+    assert data["argv"] == ["sh", "-c", "exit 0", "\ufffd"]
+    json.dumps(data).encode("utf-8")  # no lone surrogate left
+
+
+# ---- properties ------------------------------------------------------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(0, 1000)).map(
+            lambda t: (float(min(t[0], t[1])), float(max(t[0], t[1])), t[2])
+        ),
+        max_size=12,
+    )
+)
+def test_tree_bound_is_the_highest_sum_at_any_moment(
+    segments: list[tuple[float, float, int]],
+) -> None:
+    # Brute force: at every start (and just after every end) add up what is alive;
+    # an interval holds its start and not its end, so touching ones never add up.
+    moments = {start for start, _, _ in segments}
+    expected = max(
+        (sum(v for s, e, v in segments if s <= t < e) for t in moments if moments), default=0
+    )
+    assert _run._tree_bound(segments) == expected
+
+
+ARGUMENTS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.binary(max_size=8),
+    st.lists(st.one_of(st.text(max_size=6), st.binary(max_size=6), st.integers()), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2),
+)
+
+
+@given(argv=ARGUMENTS, cwd=ARGUMENTS, env=ARGUMENTS, interval=ARGUMENTS)
+def test_only_documented_errors_come_from_bad_arguments(
+    argv: object, cwd: object, env: object, interval: object
+) -> None:
+    # The checks made before anything is started: TypeError or ValueError, never
+    # anything else, and never a fork.
+    try:
+        _run._Plan.build(argv, cwd, env)
+        _run._check_interval(interval)
+    except (TypeError, ValueError):
+        pass

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -23,8 +24,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from helpers_cli import ENV, PROCSTATUS
 from helpers_live import requires_proc
 from helpers_serve import (
+    free_port,
     http_get,
     raw_request,
     serve_command,
@@ -84,9 +87,24 @@ def test_metrics_in_the_text_format() -> None:
     assert family.samples[0].value == 1
 
 
-def test_head_answers_without_a_body() -> None:
-    with running(Flaky()) as server:
+def test_head_answers_without_a_body_and_without_scraping() -> None:
+    # A scrape reads every process and, in the peak-per-interval mode, resets
+    # their peaks: a HEAD (a health check, a proxy's probe) must do neither.
+    collector = Flaky()
+    with running(collector) as server:
         answer = http_get(server.url, method="HEAD")
+        assert collector.scrapes == 0
+        assert http_get(server.url).status == 200
+    assert collector.scrapes == 1
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert "Content-Length" not in answer.headers  # known only by scraping
+    assert answer.body == b""
+
+
+def test_head_of_the_landing_page_has_its_length() -> None:
+    with running(Flaky()) as server:
+        answer = http_get(base(server) + "/", method="HEAD")
     assert answer.status == 200
     assert int(answer.headers["Content-Length"]) > 0
     assert answer.body == b""
@@ -243,6 +261,42 @@ def test_serve_exports_its_own_process_metrics_and_peak() -> None:
     assert "\nprocess_resident_memory_peak_bytes " in text
 
 
+@requires_proc
+def test_serve_with_a_closed_stdout_serves_and_says_where_on_stderr() -> None:
+    # A supervisor may start a daemon with standard output closed: the URL is
+    # a courtesy, the metrics are the job. (--port 0 would leave no way to
+    # learn the port, so a free one is chosen here.)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    process = subprocess.Popen(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *PROCSTATUS, "serve", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = http_get(url)
+                break
+            except OSError:  # not listening yet (or it exited: then poll() says so)
+                assert process.poll() is None, process.communicate(timeout=30)
+                assert time.monotonic() < deadline, "procstatus serve did not start"
+                time.sleep(0.05)
+        status, err = stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+    assert answer.status == 200
+    assert b"procstatus_group_processes" in answer.body
+    assert status == 0
+    assert err == (
+        f"procstatus serve: serving {url}"
+        " (not written to standard output: it was closed when procstatus started)\n"
+    )
+
+
 def run_serve(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "procstatus", "serve", *args],
@@ -258,6 +312,51 @@ def test_serve_refuses_an_unknown_user() -> None:
     assert result.returncode == 2
     assert result.stderr.endswith(
         "procstatus serve: error: no such user: 'no-such-user-procstatus'\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4294967294", 4294967294),
+        ("0", 0),
+        ("www-data", "www-data"),
+        ("12345678901", "12345678901"),
+    ],
+    ids=["largest-uid", "root", "name", "too-long-for-a-uid"],
+)
+def test_serve_user_is_a_uid_or_a_name(text: str, expected: object) -> None:
+    assert cli_serve.build_parser().parse_args(["--user", text]).user == [expected]
+
+
+def test_serve_pss_max_rss_is_in_mebibytes_and_needs_pss() -> None:
+    options = cli_serve.build_parser().parse_args(["--pss", "--pss-max-rss", "100"])
+    assert (options.pss, options.pss_max_rss) == (True, 100)
+    result = run_serve("--pss-max-rss", "100")
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        "procstatus serve: error: --pss-max-rss needs --pss (it guards the smaps_rollup reads)\n"
+    )
+
+
+@requires_proc
+def test_serve_pss_exports_the_pss_of_a_selected_process() -> None:
+    name = unique_name("pspsssrv")
+    with (
+        spawn_peaked(name, MiB) as child,
+        serve_command("--pid", str(child.pid), "--pss", "--pss-max-rss", "1024") as served,
+    ):
+        text = http_get(served.url).body.decode("utf-8")
+        stop(served.process)
+    assert f'procstatus_group_rollup_processes{{name="{name}"}} 1.0' in text
+    assert f'procstatus_group_sum_proportional_memory_bytes{{name="{name}"}} ' in text
+
+
+def test_serve_refuses_a_uid_out_of_range() -> None:
+    result = run_serve("--user", "4294967295")
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        "procstatus serve: error: uid must be between 0 and 4294967294, not 4294967295\n"
     )
 
 

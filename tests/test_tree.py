@@ -5,15 +5,27 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
+from typing import Union
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers_live import SYSTEM_PYTHON, requires_proc, run_as_nobody, shared_region_tree
-from helpers_rollup import add_process
-from procstatus import ProcessNotFoundError, ProcessTree, parse_rollup, read_pid, read_tree
-from procstatus._tree import _walk_children, _walk_scan
-from strategies import ROLLUP_FIXTURES
+from helpers_rollup import add_process, status
+from procstatus import (
+    ProcessNotFoundError,
+    ProcessTree,
+    ProcfsFileError,
+    StatusParseError,
+    parse_rollup,
+    read_pid,
+    read_tree,
+)
+from procstatus._tree import _walk
+from strategies import ROLLUP_DAMAGE_BASES, ROLLUP_FIXTURES, SOME, mutated
 
 ROLLUP = parse_rollup((ROLLUP_FIXTURES / "child-idle.rollup").read_bytes())
 MIB = 1 << 20
@@ -88,6 +100,18 @@ def test_a_leaf_is_a_tree_of_one(fake: Path) -> None:
     assert [process.pid for process in read_tree(20, fake).processes] == [20]
 
 
+def test_the_tree_is_walked_from_the_pid_asked_for(fake: Path) -> None:
+    # The Pid line of a fake (or damaged) status may name another process: the
+    # tree belongs to the directory read, as every other reader's result does.
+    status = fake / "10" / "status"
+    status.write_bytes(status.read_bytes().replace(b"Pid:\t10\n", b"Pid:\t99\n"))
+
+    tree = read_tree(10, fake)
+
+    assert [process.pid for process in tree.processes] == [10, 11, 13, 12]
+    assert tree.root == 10
+
+
 def test_a_missing_root_process_is_not_found(fake: Path) -> None:
     with pytest.raises(ProcessNotFoundError):
         read_tree(99, fake)
@@ -110,6 +134,208 @@ def test_the_json_object_has_the_documented_keys(fake: Path) -> None:
     ]
     assert list(document["total"]) == ["rss", "pss", "uss", "swap"]
     assert json.loads(json.dumps(document)) == document
+
+
+# ---- descendants that cannot be read ----------------------------------------------------
+
+#: A status the parser refuses, with an intact PPid line.
+DAMAGED = b"VmRSS:\t    lots kB\n"
+
+
+def add_children(root: Path, pid: int, children: Union[bytes, str]) -> None:
+    """``root/<pid>/task/<pid>/children``: the text given, or a FIFO for ``"fifo"``."""
+    task = root / str(pid) / "task" / str(pid)
+    task.mkdir(parents=True)
+    if children == "fifo":
+        os.mkfifo(task / "children")
+    else:
+        assert isinstance(children, bytes)
+        (task / "children").write_bytes(children)
+
+
+def damage(root: Path, pid: int) -> None:
+    """Make ``pid``'s status one no kernel writes, its PPid line left intact."""
+    path = root / str(pid) / "status"
+    path.write_bytes(path.read_bytes().replace(b"VmRSS:\t    8688 kB\n", DAMAGED))
+
+
+def problems(tree: ProcessTree) -> list[tuple[int, int, str, int, str]]:
+    return [
+        (process.pid, process.ppid, process.name, process.depth, process.problem or "")
+        for process in tree.processes
+    ]
+
+
+@pytest.fixture
+def listed(fake: Path) -> Path:
+    """The fake tree with children files: 10 lists 11 and 12, 11 lists 13."""
+    add_children(fake, 10, b"11 12 ")
+    add_children(fake, 11, b"13 ")
+    add_children(fake, 12, b"")
+    add_children(fake, 13, b"")
+    return fake
+
+
+def test_a_listed_child_with_a_damaged_status_is_listed_with_its_problem(listed: Path) -> None:
+    damage(listed, 11)
+
+    tree = read_tree(10, listed)
+
+    assert [row[:4] for row in problems(tree)] == [
+        (10, 1, "p10", 0),
+        (11, 10, "?", 1),
+        (13, 11, "p13", 2),
+        (12, 10, "p12", 1),
+    ]
+    problem = tree.processes[1].problem
+    assert problem is not None
+    assert problem.startswith("damaged status: line 6 (VmRSS): ")
+    assert problem.endswith(": 'VmRSS:\\t    lots kB'")
+    assert tree.unmeasured == 1
+    assert tree.total.rss == 2 * (ROLLUP.rss or 0)  # 10 and 13; 12 is a zombie
+
+
+def test_a_listed_child_whose_status_is_a_fifo_is_listed_with_its_problem(listed: Path) -> None:
+    (listed / "13" / "status").unlink()
+    os.mkfifo(listed / "13" / "status")
+
+    tree = read_tree(10, listed)
+
+    assert problems(tree)[2] == (
+        13,
+        11,
+        "?",
+        2,
+        "status unreadable: not a regular file, so not a procfs file",
+    )
+    assert tree.unmeasured == 1
+
+
+def test_a_children_file_that_cannot_be_read_is_replaced_by_the_ppid_scan(
+    listed: Path,
+) -> None:
+    (listed / "11" / "task" / "11" / "children").unlink()
+    os.mkfifo(listed / "11" / "task" / "11" / "children")
+
+    tree = read_tree(10, listed)
+
+    assert [(process.pid, process.depth) for process in tree.processes] == [
+        (10, 0),
+        (11, 1),
+        (13, 2),
+        (12, 1),
+    ]
+    assert tree.unmeasured == 0
+
+
+def test_the_scan_places_a_damaged_status_by_its_ppid_line(fake: Path) -> None:
+    damage(fake, 11)
+
+    tree = read_tree(10, fake)
+
+    assert [(pid, ppid, name, depth) for pid, ppid, name, depth, _ in problems(tree)] == [
+        (10, 1, "p10", 0),
+        (11, 10, "?", 1),
+        (13, 11, "p13", 2),
+        (12, 10, "p12", 1),
+    ]
+    assert tree.processes[1].problem is not None
+    assert tree.processes[1].problem.startswith("damaged status: line 6 (VmRSS)")
+
+
+def test_the_scan_cannot_place_a_status_it_cannot_read(fake: Path) -> None:
+    # A FIFO names no parent: 11 and the 13 below it are not known to be in the tree.
+    (fake / "11" / "status").unlink()
+    os.mkfifo(fake / "11" / "status")
+
+    tree = read_tree(10, fake)
+
+    assert [process.pid for process in tree.processes] == [10, 12]
+
+
+# ---- fuzz: whatever the descendants' files hold, a tree -----------------------------------
+
+Content = Union[bytes, str, None]
+#: What may stand where a file should: a text, nothing, a FIFO or a directory.
+CONTENTS = st.one_of(st.none(), st.sampled_from(["fifo", "dir"]), st.binary(max_size=60))
+
+
+def place(path: Path, content: Content) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if content == "fifo":
+        os.mkfifo(path)
+    elif content == "dir":
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+
+
+@st.composite
+def descendant_files(draw: st.DrawFn, pid: int) -> tuple[Content, Content, Content]:
+    """Status, smaps_rollup and children file of one descendant: mostly sound, often not."""
+    parent = draw(st.sampled_from([10, 11, 12, pid - 1]))
+    sound = status(pid, draw(st.integers(0, 10**6)), ppid=parent)
+    status_text = draw(st.one_of(st.just(sound), mutated(st.just(sound)), CONTENTS))
+    rollup = draw(st.one_of(st.just(ROLLUP_BYTES), mutated(ROLLUP_DAMAGE_BASES), CONTENTS))
+    children = draw(
+        st.one_of(
+            st.lists(st.integers(11, 15), max_size=3).map(
+                lambda pids: "".join(f"{child} " for child in pids).encode()
+            ),
+            CONTENTS,
+        )
+    )
+    return status_text, rollup, children
+
+
+ROLLUP_BYTES = (ROLLUP_FIXTURES / "child-idle.rollup").read_bytes()
+
+
+@SOME
+@given(
+    root_children=st.one_of(st.none(), st.just(b"11 12 "), CONTENTS),
+    descendants=st.tuples(*(descendant_files(pid) for pid in range(11, 16))),
+    max_rss=st.one_of(st.none(), st.integers(0, 1 << 30)),
+)
+def test_any_descendants_give_a_tree(
+    root_children: Content,
+    descendants: tuple[tuple[Content, Content, Content], ...],
+    max_rss: Union[int, None],
+) -> None:
+    with tempfile.TemporaryDirectory() as where:
+        root = Path(where)
+        add_process(root, 10, ppid=1)
+        if root_children is not None:
+            place(root / "10" / "task" / "10" / "children", root_children)
+        for pid, (status_text, rollup, children) in enumerate(descendants, start=11):
+            place(root / str(pid) / "status", status_text)
+            place(root / str(pid) / "smaps_rollup", rollup)
+            if children is not None:
+                place(root / str(pid) / "task" / str(pid) / "children", children)
+        tree = read_tree(10, root, max_rss=max_rss)
+
+    assert tree.processes[0].pid == 10
+    pids = [process.pid for process in tree.processes]
+    assert len(pids) == len(set(pids))
+    measured = [process for process in tree.processes if process.measured]
+    assert tree.total.rss == sum(process.rss or 0 for process in measured)
+    assert tree.unmeasured == len(tree.processes) - len(measured)
+    for process in tree.processes:
+        assert (process.name == "?") <= (process.problem is not None)
+
+
+@SOME
+@given(status_text=st.one_of(mutated(st.just(status(10, 8688))), CONTENTS))
+def test_a_damaged_root_status_raises_what_read_pid_raises(status_text: Content) -> None:
+    with tempfile.TemporaryDirectory() as where:
+        root = Path(where)
+        add_process(root, 11, ppid=10)
+        place(root / "10" / "status", status_text)
+        try:
+            tree = read_tree(10, root)
+        except (StatusParseError, ProcfsFileError, ProcessNotFoundError):
+            return  # documented: read_pid's errors for the root process
+    assert tree.processes[0].pid == 10
 
 
 # ---- live: the children files ---------------------------------------------------------
@@ -137,8 +363,12 @@ def test_children_files_and_the_ppid_scan_find_the_same_tree() -> None:
         pytest.skip("no children files: a kernel without CONFIG_PROC_CHILDREN")
     with shared_region_tree(MIB, children=3) as shared:
         top = read_pid(shared.pid)
-        by_children = [(status.pid, depth) for status, depth in _walk_children("/proc", top)]
-        by_scan = [(status.pid, depth) for status, depth in _walk_scan("/proc", top)]
+        by_children = [
+            (node.pid, node.depth) for node in _walk("/proc", shared.pid, top, children_files=True)
+        ]
+        by_scan = [
+            (node.pid, node.depth) for node in _walk("/proc", shared.pid, top, children_files=False)
+        ]
 
     assert by_children == by_scan
     assert len(by_children) == 4

@@ -31,7 +31,7 @@ from ._model import Memory, ProcStatus
 from ._parse import parse_memory, parse_status
 from ._peak import PeakWindow, reset_peak, track_peak
 from ._read import iter_processes, read_memory, read_pid, read_task, thread_ids
-from ._run import RunResult, run_command
+from ._run import ProcessRun, RunResult, TreeSample, run_command
 
 if TYPE_CHECKING:
     from ._read_rollup import (
@@ -99,6 +99,7 @@ __all__ = [
     "PeakWindow",
     "ProcStatus",
     "ProcessNotFoundError",
+    "ProcessRun",
     "ProcessTree",
     "ProcfsFileError",
     "ProcfsNotFoundError",
@@ -113,6 +114,7 @@ __all__ = [
     "StatusParseError",
     "TaskState",
     "TreeProcess",
+    "TreeSample",
     "TreeTotal",
     "Violation",
     "__version__",

@@ -47,8 +47,9 @@ def _parse_message(reason: str, line: int, field: Optional[str], text: str) -> s
     return f"{where}: {reason}: {text!r}"
 
 
-class StatusParseError(ValueError, Error):
-    """A status text that is not what any kernel writes.
+class _ParseError(ValueError, Error):
+    """A text no kernel writes: what :class:`StatusParseError` and
+    :class:`RollupParseError` share (private: catch either, or ``ValueError``).
 
     ``line`` is the 1-based line number, ``field`` the kernel name of the line
     (``None`` when the line has no key), ``text`` the offending line as read
@@ -62,23 +63,43 @@ class StatusParseError(ValueError, Error):
         self.text = text
         super().__init__(_parse_message(reason, line, field, text))
 
-    def __reduce__(self) -> tuple[object, ...]:  # keep it picklable with keyword arguments
-        return (_rebuild_parse_error, (self.reason, self.line, self.field, self.text))
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickle would call the class with args (the message) alone; the keyword
+        # arguments go through _rebuild, with the class of this very error.
+        return (_rebuild, (type(self), self.reason, self.line, self.field, self.text))
 
 
-def _rebuild_parse_error(
-    reason: str, line: int, field: Optional[str], text: str
-) -> StatusParseError:
-    return StatusParseError(reason, line=line, field=field, text=text)
+def _rebuild(
+    cls: type[_ParseError], reason: str, line: int, field: Optional[str], text: str
+) -> _ParseError:
+    return cls(reason, line=line, field=field, text=text)
 
 
-def _field_message(field: str, reason: str) -> str:
-    # A field name may come from anyone (an unknown key given to from_fields):
-    # shown as repr() shows it when it holds a control character, as above.
-    return f"{field if field.isprintable() else repr(field)}: {reason}"
+class StatusParseError(_ParseError):
+    """A status text that is not what any kernel writes.
+
+    ``line`` is the 1-based line number, ``field`` the kernel name of the line
+    (``None`` when the line has no key), ``text`` the offending line as read
+    and ``reason`` what is wrong with it.
+    """
 
 
-class FieldValueError(ValueError, Error):
+class _FieldError(Error):
+    """What FieldValueError and FieldTypeError share: ``field`` and ``reason``."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        # A field name may come from anyone (an unknown key given to from_fields):
+        # shown as repr() shows it when it holds a control character, as above.
+        shown = field if field.isprintable() else repr(field)
+        super().__init__(f"{shown}: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.field, self.reason))
+
+
+class FieldValueError(_FieldError, ValueError):
     """A typed value that the kernel could not print on its line, given to
     :meth:`ProcStatus.from_fields` or :meth:`ProcStatus.replace`.
 
@@ -87,29 +108,13 @@ class FieldValueError(ValueError, Error):
     a text that would start another line...
     """
 
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(_field_message(field, reason))
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.field, self.reason))
-
-
-class FieldTypeError(TypeError, Error):
+class FieldTypeError(_FieldError, TypeError):
     """A value of the wrong Python type (a bool field given an int, a tuple field
     a list...), or a name that is no field, given to :meth:`ProcStatus.from_fields`
     or :meth:`ProcStatus.replace`. Nothing is converted: ``field`` is the kernel
     name (or the attribute name given), ``reason`` what was expected.
     """
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(_field_message(field, reason))
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.field, self.reason))
 
 
 class ProcessNotFoundError(ProcessLookupError, Error):
@@ -156,29 +161,13 @@ class PeakTraceError(OSError, Error):
     """
 
 
-class RollupParseError(ValueError, Error):
+class RollupParseError(_ParseError):
     """A smaps_rollup text that is not what any kernel writes.
 
     The sibling of :class:`StatusParseError`, with the same attributes:
     ``line`` (1-based), ``field`` (the kernel name of the line, ``None`` when
     the line has no key), ``text`` (the line as read) and ``reason``.
     """
-
-    def __init__(self, reason: str, *, line: int, field: Optional[str], text: str) -> None:
-        self.reason = reason
-        self.line = line
-        self.field = field
-        self.text = text
-        super().__init__(_parse_message(reason, line, field, text))
-
-    def __reduce__(self) -> tuple[object, ...]:  # picklable with keyword arguments
-        return (_rebuild_rollup_error, (self.reason, self.line, self.field, self.text))
-
-
-def _rebuild_rollup_error(
-    reason: str, line: int, field: Optional[str], text: str
-) -> RollupParseError:
-    return RollupParseError(reason, line=line, field=field, text=text)
 
 
 class RssLimitExceededError(Error):

@@ -36,6 +36,7 @@ from ._errors import (
 __all__ = [
     "PID_MAX",
     "STATUS_LIMIT",
+    "UID_MAX",
     "check_id",
     "exists",
     "is_id_name",
@@ -52,6 +53,12 @@ __all__ = [
 # never hands out more than PID_MAX_LIMIT (include/linux/threads.h, 2**22), so a
 # larger number cannot name a process. Bounding it also keeps int -> str cheap.
 PID_MAX = 2**31 - 1
+
+# uid_t and gid_t are unsigned 32-bit (include/linux/types.h, __kernel_uid32_t),
+# and (uid_t)-1 is no id at all: INVALID_UID (include/linux/uidgid.h), what
+# setresuid(2) takes for "leave unchanged". So ids run far above PID_MAX, as
+# user namespaces map them (subordinate ranges at 100000 and up, man 5 subuid).
+UID_MAX = 2**32 - 2
 
 # The largest status text a kernel can write is about 720 KiB: the Groups line
 # with NGROUPS_MAX = 65536 supplementary groups (include/uapi/linux/limits.h) of
@@ -146,12 +153,18 @@ def exists(root: str, pid: int, name: str, tid: Optional[int] = None) -> bool:
     For telling apart the causes of one error after the fact: procfs answers
     ENOENT/ESRCH both for a process that is gone and for a file this kernel
     does not have, or a read that finds no address space (smaps_rollup).
-    Any error of the ``stat`` itself counts as "does not exist".
+    Only the errors :func:`read_file` takes for "not there" (ENOENT, ESRCH,
+    ENOTDIR) answer False; any other error of the ``stat`` (ELOOP from a
+    symlink loop, EACCES, EIO) is raised as :func:`read_file` would raise it
+    for that file, so that a check never turns such a file into a gone process.
     """
+    file_path = path(root, pid, name, tid)
     try:
-        os.stat(path(root, pid, name, tid))
-    except (OSError, ValueError):
-        return False
+        os.stat(file_path)
+    except OSError as exc:
+        if exc.errno in _GONE:
+            return False
+        raise translate(exc, file_path, root, pid, tid, check_root=False) from None
     return True
 
 
@@ -303,10 +316,13 @@ def is_id_name(name: str) -> bool:
     )
 
 
-def check_id(value: object, what: str = "pid") -> int:
-    """``value`` as an exact int, or TypeError/ValueError before any path is built."""
+def check_id(value: object, what: str = "pid", *, maximum: int = PID_MAX) -> int:
+    """``value`` as an exact int in 0..``maximum``, or TypeError/ValueError.
+
+    Pids are checked before any path is built; uids with ``maximum=UID_MAX``.
+    """
     # The common case first: a plain int in range.
-    if type(value) is int and 0 <= value <= PID_MAX:
+    if type(value) is int and 0 <= value <= maximum:
         return value
     # bool is an int subclass but never a pid; str/float are refused so that a text
     # like "1/../../etc" cannot become part of a path.
@@ -315,10 +331,10 @@ def check_id(value: object, what: str = "pid") -> int:
     # int.__index__ gives a plain int even for a subclass that overrides
     # __str__/__format__, so the path is built from the number itself.
     number = int.__index__(value)
-    if not 0 <= number <= PID_MAX:
+    if not 0 <= number <= maximum:
         # Very long numbers are described, not printed: int -> str has a digit limit.
         shown = number if number.bit_length() <= 64 else f"a {number.bit_length()}-bit number"
-        raise ValueError(f"{what} must be between 0 and {PID_MAX}, not {shown}")
+        raise ValueError(f"{what} must be between 0 and {maximum}, not {shown}")
     return number
 
 
@@ -339,6 +355,11 @@ def root_str(root: object) -> str:
 
 _OCTAL_ESCAPE = re.compile(rb"\\([0-7]{3})")
 
+# mountinfo has one line of 100 to 200 bytes per mount (man 5 proc_pid_mountinfo):
+# 16 MiB is some 100000 mounts, far beyond a real machine's, and is read only on
+# the error path, for the hint.
+_MOUNTINFO_LIMIT = 16 << 20
+
 
 def _permission_hint(root: str) -> str:
     option = _hidepid_of(root)
@@ -354,10 +375,12 @@ def _hidepid_of(root: str) -> Optional[str]:
     """The hidepid= option of the procfs mounted at ``root``, from /proc/self/mountinfo."""
     try:
         with open("/proc/self/mountinfo", "rb") as file:
-            mountinfo = file.read()
+            mountinfo = file.read(_MOUNTINFO_LIMIT + 1)
         mount_point = os.fsencode(os.path.realpath(root))
     except (OSError, ValueError):
         return None
+    if len(mountinfo) > _MOUNTINFO_LIMIT:
+        return None  # only a hint: not worth reading on for
     return hidepid_option(mountinfo, mount_point)
 
 

@@ -83,7 +83,9 @@ def read_rollup(
     missing while the process exists (``errno`` ENOENT: a kernel built without
     CONFIG_PROC_PAGE_MONITOR has neither file), and
     :class:`RollupParseError` for a text no kernel writes (or a
-    :class:`StatusParseError` for the status read by ``max_rss``).
+    :class:`StatusParseError` for the status read by ``max_rss``). Any other
+    ``OSError`` (ELOOP from a symlink loop under a fake root, EIO) passes
+    through, as from :func:`read_pid`: it never reads as a gone process.
     """
     root = root_str(root)
     pid = check_id(pid)

@@ -68,6 +68,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, *, body: bool) -> None:
         path = self.path.split("?", 1)[0]
+        if path == "/metrics" and not body:
+            # HEAD: the headers alone, without collecting. A scrape reads every
+            # process and, in the peak-per-interval mode, resets their peaks; a
+            # health check or a proxy's probe must do neither. The length is
+            # known only by scraping, so it is left out, as RFC 9110 (9.3.2)
+            # allows for fields "determined only while generating the content".
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", CONTENT_TYPE)
+            self.end_headers()
+            return
         if path == "/metrics":
             try:
                 payload = generate_latest(self.server.registry)
@@ -128,7 +138,9 @@ class MetricsServer:
     """An HTTP server of ``registry``'s metrics at ``/metrics``, bound when created.
 
     ``port=0`` takes a free port; :attr:`port` tells which. ``address`` may be
-    an IPv4 or IPv6 address or a host name. Other paths answer 404, methods
+    an IPv4 or IPv6 address or a host name. ``HEAD /metrics`` answers the
+    headers without collecting (a probe must not scrape, nor reset peaks in
+    the peak-per-interval mode). Other paths answer 404, methods
     other than GET and HEAD 405 (or 501), malformed requests 400, and a scrape
     that raises 500; the server goes on serving after each. Use
     :meth:`serve_forever` in a thread and :meth:`shutdown` from another, or

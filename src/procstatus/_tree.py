@@ -10,11 +10,19 @@ Finding the descendants has two paths, with the same result:
   when the root process's main thread has that file.
 - **ppid scan**: every process's status is read (:func:`iter_processes`) and the
   tree is built from the ``PPid`` lines. For kernels built without
-  CONFIG_PROC_CHILDREN and for fake roots.
+  CONFIG_PROC_CHILDREN and for fake roots; also for the children of a process
+  whose children files cannot be read (a FIFO under a fake root, a task
+  directory hidden by ``hidepid=``), scanning once for the whole tree.
 
 Both are snapshots of a moving target: a process may start or end while the
 tree is read. One that ends is left out; one that is reparented (to init or a
 subreaper) after it was found stays where it was found.
+
+A descendant whose status cannot be read or parsed is still listed, with the
+name ``"?"`` and its problem, and its own descendants are walked: the children
+files list it by pid, and the scan places it by its ``PPid`` line when that
+line alone is intact. (A status the scan cannot read at all names no parent:
+such a process, and what hangs below it, cannot be placed.)
 
 Each process is then measured with :func:`read_rollup`. Processes this user may
 not read (another user's: smaps_rollup needs ptrace read access) or that
@@ -24,7 +32,6 @@ not read (another user's: smaps_rollup needs ptrace read access) or that
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
 from typing import Any, Optional, Union
 
 import attrs
@@ -38,7 +45,7 @@ from ._errors import (
 from ._model import ProcStatus
 from ._parse import parse_status
 from ._procfs import check_id, exists, is_id_name, list_tids, read_file, root_str
-from ._read import iter_processes
+from ._read import ScanError, iter_processes
 from ._read_rollup import read_rollup
 from ._rollup import Rollup
 
@@ -60,13 +67,15 @@ class TreeProcess:
     pid: int
     #: The parent's pid, from the process's status.
     ppid: int
-    #: The command name (comm), as the status gives it.
+    #: The command name (comm), as the status gives it; ``"?"`` when the
+    #: status could not be read or parsed (``problem`` says why).
     name: str
     #: 0 for the root of the tree, 1 for its children, ...
     depth: int
     rollup: Optional[Rollup]
     #: Why the process was not measured ("permission denied", "RSS above
-    #: max_rss", ...); None when it was.
+    #: max_rss", "damaged status: ...", "smaps_rollup unreadable: ..."); None
+    #: when it was.
     problem: Optional[str] = None
 
     @property
@@ -169,7 +178,8 @@ def read_tree(
     ``max_rss`` (bytes), processes above it are listed but not measured (see
     :func:`read_rollup`). Raises :class:`ProcessNotFoundError` when ``pid``
     does not exist, and what :func:`read_pid` raises for it; errors of single
-    descendants are recorded in their ``problem`` instead.
+    descendants are recorded in their ``problem`` instead (a descendant whose
+    status cannot be read or parsed is listed with the name ``"?"``).
 
     >>> tree = read_tree(os.getpid())                       # doctest: +SKIP
     >>> tree.total.rss, tree.total.pss                      # doctest: +SKIP
@@ -177,10 +187,9 @@ def read_tree(
     root = root_str(root)
     pid = check_id(pid)
     top = parse_status(read_file(root, pid, "status"))
-    found = list(_walk(root, top))
     processes = tuple(
         process
-        for process in (_measure(root, status, depth, max_rss) for status, depth in found)
+        for process in (_measure(root, node, max_rss) for node in _walk(root, pid, top))
         if process is not None
     )
     measured = [process for process in processes if process.measured]
@@ -193,104 +202,199 @@ def read_tree(
     return ProcessTree(root=pid, processes=processes, total=total)
 
 
-def _walk(root: str, top: ProcStatus) -> Iterator[tuple[ProcStatus, int]]:
-    """The statuses of ``top`` and its descendants with their depth, depth first."""
-    pid = top.pid if top.pid is not None else 0
-    if exists(root, pid, "children", pid):
-        return _walk_children(root, top)
-    return _walk_scan(root, top)
+@attrs.frozen
+class _Child:
+    """A child found for a parent: its status, or why that could not be read."""
+
+    pid: int
+    status: Optional[ProcStatus]
+    error: Optional[ScanError] = None
 
 
-def _walk_children(root: str, top: ProcStatus) -> Iterator[tuple[ProcStatus, int]]:
-    stack = [(top, 0)]
+@attrs.frozen
+class _Node:
+    """A process of the tree as found, before it is measured."""
+
+    pid: int
+    ppid: int
+    depth: int
+    status: Optional[ProcStatus]
+    error: Optional[ScanError] = None
+
+
+def _walk(
+    root: str, pid: int, top: ProcStatus, *, children_files: Optional[bool] = None
+) -> list[_Node]:
+    """``pid`` (whose status is ``top``) and its descendants, depth first, children in pid order.
+
+    The tree is walked from the pid asked for, not from the status's Pid line: a
+    fake or damaged status may name another process there. ``children_files``
+    chooses the path (both paths are tested against each other); by default
+    the children files when the process has them.
+    """
+    if children_files is None:
+        try:
+            children_files = exists(root, pid, "children", pid)
+        except OSError:
+            children_files = False  # a children file that cannot even be looked at
+    scan = _ParentIndex(root)
+    found = []
+    stack = [_Node(pid=pid, ppid=top.ppid or 0, depth=0, status=top)]
     seen: set[int] = set()
     while stack:
-        status, depth = stack.pop()
-        pid = status.pid or 0
-        if pid in seen:
+        node = stack.pop()
+        if node.pid in seen:
             continue  # a pid met twice (reused while the tree was read)
-        seen.add(pid)
-        yield status, depth
-        children = []
-        for child in _children_of(root, pid):
-            try:
-                child_status = parse_status(read_file(root, child, "status", check_root=False))
-            except (ProcessNotFoundError, PermissionError):
-                continue  # exited since it was listed (or hidden from this user)
-            if child_status.ppid == pid:  # not reused by another process meanwhile
-                children.append(child_status)
-        stack.extend((child, depth + 1) for child in sorted(children, key=_pid, reverse=True))
+        seen.add(node.pid)
+        found.append(node)
+        if node.pid == 0:
+            continue  # pid 0 is no process: only the ppid of init and kthreadd
+        children = _listed_children(root, node.pid) if children_files else None
+        if children is None:
+            # Without children files, or when one of this process's cannot be
+            # read (a FIFO or a damaged tree under a fake root, a task directory
+            # hidden by hidepid=): its children are found by their PPid lines.
+            children = scan.children(node.pid)
+        stack.extend(
+            _Node(
+                pid=child.pid,
+                ppid=node.pid,
+                depth=node.depth + 1,
+                status=child.status,
+                error=child.error,
+            )
+            for child in reversed(children)
+        )
+    return found
 
 
-def _children_of(root: str, pid: int) -> list[int]:
+def _listed_children(root: str, pid: int) -> Optional[list[_Child]]:
+    """The children of ``pid`` from its threads' children files; None when one cannot be read."""
+    listed = _children_of(root, pid)
+    if listed is None:
+        return None
+    children = []
+    for child in listed:
+        try:
+            status = parse_status(read_file(root, child, "status", check_root=False))
+        except ProcessNotFoundError:
+            continue  # exited since it was listed
+        except (OSError, StatusParseError) as exc:
+            # The kernel listed it as a child: it belongs to the tree, with its problem.
+            children.append(_Child(pid=child, status=None, error=exc))
+            continue
+        if status.ppid == pid:  # not reused by another process meanwhile
+            children.append(_Child(pid=child, status=status))
+    return children
+
+
+def _children_of(root: str, pid: int) -> Optional[list[int]]:
+    """The pids the children files of ``pid``'s threads list, sorted; None when unreadable."""
     try:
         tids = list_tids(root, pid)
     except ProcessNotFoundError:
-        return []
+        return []  # gone: no children any more
+    except OSError:
+        return None
     found: set[int] = set()
     for tid in tids:
         try:
             data = read_file(root, pid, "children", tid, limit=_CHILDREN_LIMIT, check_root=False)
-        except (ProcessNotFoundError, PermissionError):
+        except ProcessNotFoundError:
             continue  # the thread ended; its children moved to another thread or init
+        except OSError:
+            return None
         found.update(
             int(word) for word in data.split() if is_id_name(word.decode("ascii", "replace"))
         )
     return sorted(found)
 
 
-def _walk_scan(root: str, top: ProcStatus) -> Iterator[tuple[ProcStatus, int]]:
-    by_parent: dict[int, list[ProcStatus]] = {}
-    for status in iter_processes(root, on_error=_ignore):
-        by_parent.setdefault(status.ppid or 0, []).append(status)
-    stack = [(top, 0)]
-    seen: set[int] = set()
-    while stack:
-        status, depth = stack.pop()
-        pid = status.pid or 0
-        if pid in seen:
-            continue
-        seen.add(pid)
-        yield status, depth
-        children = by_parent.get(pid, [])
-        if pid == 0:
-            children = []  # pid 0 is no process: only the ppid of init and kthreadd
-        stack.extend((child, depth + 1) for child in sorted(children, key=_pid, reverse=True))
+class _ParentIndex:
+    """Children by parent pid from every process's status (the ppid scan), read at first use."""
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+        self._by_parent: Optional[dict[int, list[_Child]]] = None
+
+    def children(self, pid: int) -> list[_Child]:
+        if self._by_parent is None:
+            self._by_parent = _scan_parents(self._root)
+        return self._by_parent.get(pid, [])
 
 
-def _ignore(pid: int, error: object) -> None:
-    """Processes whose status cannot be read are not part of any tree we can show."""
+def _scan_parents(root: str) -> dict[int, list[_Child]]:
+    by_parent: dict[int, list[_Child]] = {}
+    unreadable: dict[int, ScanError] = {}
+    for status in iter_processes(root, on_error=unreadable.__setitem__):
+        if status.pid is not None and status.ppid is not None:
+            by_parent.setdefault(status.ppid, []).append(_Child(pid=status.pid, status=status))
+    for pid, error in unreadable.items():
+        # A process whose status cannot be parsed is placed by its PPid line
+        # when that line alone is intact; one whose status cannot be read at all
+        # (permission, not a file) has no known parent and cannot be placed.
+        ppid = _salvaged_ppid(root, pid) if isinstance(error, StatusParseError) else None
+        if ppid is not None:
+            by_parent.setdefault(ppid, []).append(_Child(pid=pid, status=None, error=error))
+    for children in by_parent.values():
+        children.sort(key=lambda child: child.pid)
+    return by_parent
 
 
-def _pid(status: ProcStatus) -> int:
-    return status.pid or 0
+def _salvaged_ppid(root: str, pid: int) -> Optional[int]:
+    """The PPid of a status text that does not parse, when its one PPid line is intact."""
+    try:
+        data = read_file(root, pid, "status", check_root=False)
+    except OSError:
+        return None
+    # The kernel writes "PPid:\t%d\n" (fs/proc/array.c task_state()); a text with
+    # two PPid lines, or a damaged one, tells nothing.
+    values = [line[5:].strip(b" \t") for line in data.split(b"\n") if line.startswith(b"PPid:")]
+    if len(values) != 1:
+        return None
+    text = values[0].decode("ascii", "replace")
+    return int(text) if is_id_name(text) else None
 
 
-_PROBLEMS: Mapping[type[BaseException], str] = {
-    PermissionError: "permission denied",
-    RssLimitExceededError: "RSS above max_rss",
-}
-
-
-def _measure(
-    root: str, status: ProcStatus, depth: int, max_rss: Optional[int]
-) -> Optional[TreeProcess]:
-    pid = status.pid or 0
+def _measure(root: str, node: _Node, max_rss: Optional[int]) -> Optional[TreeProcess]:
+    if node.status is None:
+        assert node.error is not None  # a node has one or the other
+        return TreeProcess(
+            pid=node.pid,
+            ppid=node.ppid,
+            name="?",
+            depth=node.depth,
+            rollup=None,
+            problem=_problem(node.error, "status"),
+        )
     problem: Optional[str] = None
     rollup: Optional[Rollup] = None
     try:
-        rollup = read_rollup(pid, root, max_rss=max_rss)
+        rollup = read_rollup(node.pid, root, max_rss=max_rss)
     except ProcessNotFoundError:
         return None  # exited while the tree was read
     except (OSError, RollupParseError, StatusParseError, RssLimitExceededError) as exc:
-        problem = next(
-            (text for kind, text in _PROBLEMS.items() if isinstance(exc, kind)), str(exc)
-        )
+        problem = _problem(exc, "smaps_rollup")
     return TreeProcess(
-        pid=pid,
-        ppid=status.ppid or 0,
-        name=status.name or "",
-        depth=depth,
+        pid=node.pid,
+        ppid=node.ppid,
+        name=node.status.name or "",
+        depth=node.depth,
         rollup=rollup,
         problem=problem,
     )
+
+
+def _problem(
+    error: Union[OSError, RollupParseError, StatusParseError, RssLimitExceededError], what: str
+) -> str:
+    """Why a process was not measured, short, naming the file (``what``) that failed."""
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, RssLimitExceededError):
+        return "RSS above max_rss"
+    if isinstance(error, StatusParseError):
+        return f"damaged status: {error}"  # also from read_rollup's max_rss check
+    if isinstance(error, RollupParseError):
+        return f"damaged smaps_rollup: {error}"
+    return f"{what} unreadable: {error.strerror or error}"

@@ -50,6 +50,7 @@ __all__ = [
     "OutputError",
     "add_common",
     "add_repeat",
+    "announce",
     "explain",
     "guarded_streams",
     "json_text",
@@ -253,6 +254,24 @@ def report(message: str, prog: str = PROG) -> None:
 # ---- the output streams ---------------------------------------------------------------
 
 
+def announce(text: str, prog: str = PROG) -> None:
+    """``<prog>: <text>`` on standard output, or on standard error when that fails.
+
+    For a line that is a courtesy rather than the command's result (``serve``
+    saying where it listens): a daemon whose supervisor closed its standard
+    output must still do its work. The failure is said once, and then
+    forgotten, so that it does not end the command when it finishes either.
+    """
+    line = f"{prog}: {text}"
+    try:
+        print(line, flush=True)
+    except OutputError as error:
+        report(f"{text} (not written to standard output: {error})", prog)
+        stream = sys.stdout
+        if isinstance(stream, _GuardedStream):
+            stream.forgive()
+
+
 @contextlib.contextmanager
 def guarded_streams() -> Iterator[None]:
     """Within the block, ``sys.stdout`` and ``sys.stderr`` escape and never raise OSError.
@@ -284,11 +303,13 @@ class _GuardedStream:
         self._stream = stream
         self._raises = raises
         self._error: Optional[OSError] = None
+        self._forgiven = False
         self.encoding = getattr(stream, "encoding", None) or "utf-8"
 
     def write(self, text: str) -> int:
         if not text.isprintable():
             text = "\n".join(map(printable, text.split("\n")))
+        self._forgiven = False  # new output: its failure is the command's again
         try:
             self._check()
             assert self._stream is not None  # _check raised otherwise
@@ -300,12 +321,18 @@ class _GuardedStream:
     def flush(self) -> None:
         if self._stream is None and self._error is None:
             return  # closed from the start, and nothing written: nothing lost
+        if self._forgiven:
+            return  # the failure was dealt with (announce); nothing written since
         try:
             self._check()
             assert self._stream is not None
             self._stream.flush()
         except OSError as error:
             self._fail(error)
+
+    def forgive(self) -> None:
+        """The failure so far was dealt with: ``flush`` stops raising it (``write`` does not)."""
+        self._forgiven = True
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

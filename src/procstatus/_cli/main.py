@@ -43,7 +43,8 @@ procstatus [-h] [--version] [--json] [--all] [--bytes] [--root PATH] [PID ...]
        procstatus watch PID [PID ...] [--interval S] [--count N] [--elapsed] [--json | --csv]
                         [--output FILE] [--plot FILE] [--bytes] [--root PATH]
        procstatus watch [options] -- CMD [ARG ...]
-       procstatus run [--json] [--plot FILE] -- CMD [ARG ...]
+       procstatus run [--json] [-o FILE] [--top N] [--interval S] [--pss] [--wait-all]
+                      [--plot FILE] -- CMD [ARG ...]
        procstatus serve [--address ADDR] [--port PORT] [--name PATTERN] [--user USER] [--pid PID]
                         [--per-process] [--reset-peaks] [--root PATH]
        procstatus tree PID [--max-rss MIB] [--bytes] [--json] [--root PATH]"""
@@ -55,7 +56,7 @@ commands:
   procstatus top             the processes using the most memory, by peak RSS
   procstatus watch PID       RSS and peak RSS over time, until Ctrl-C or exit
   procstatus watch -- CMD    run CMD and watch it and its descendants until it exits
-  procstatus run -- CMD      run CMD and report its exact peak RSS
+  procstatus run -- CMD      run CMD: the exact peak RSS of every process it starts, and more
   procstatus serve           serve every process's memory to Prometheus at /metrics
   procstatus tree PID        PID and its descendants: RSS, PSS, USS, swap and totals
 Options come after the command name; 'procstatus COMMAND --help' tells more.

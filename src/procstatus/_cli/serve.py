@@ -17,8 +17,10 @@ from .common import (
     EXIT_USAGE,
     PROG,
     CommandError,
+    announce,
     explain,
     pid_arg,
+    positive_int,
     printable,
     root_arg,
 )
@@ -27,7 +29,11 @@ __all__ = ["build_parser", "main", "serve"]
 
 
 def main(args: list[str]) -> int:
-    return serve(build_parser().parse_args(args))
+    parser = build_parser()
+    options = parser.parse_args(args)
+    if options.pss_max_rss is not None and not options.pss:
+        parser.error("--pss-max-rss needs --pss (it guards the smaps_rollup reads)")
+    return serve(options)
 
 
 def port_arg(text: str) -> int:
@@ -36,8 +42,12 @@ def port_arg(text: str) -> int:
     return int(text)
 
 
-def _user(text: str) -> Union[int, str]:
-    """A uid as an int, anything else as a user name (resolved by the collector)."""
+def user_arg(text: str) -> Union[int, str]:
+    """A uid as an int, anything else as a user name (resolved by the collector).
+
+    Digits only, and at most 10 of them (int() would also take "+5", " 5" or
+    other scripts' digits); the collector checks the range, up to UID_MAX.
+    """
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else text
 
 
@@ -49,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=f"{PROG} serve",
         description="Serve the memory of this machine's processes to Prometheus at /metrics"
         " (text format): peak RSS (VmHWM), RSS and its anon/file/shmem split, swap, virtual"
-        " size and its peak, threads and context switches, grouped by process name. Stops on"
+        " size and its peak, threads and context switches (and, with --pss, PSS and USS),"
+        " grouped by process name. Stops on"
         " SIGTERM or SIGINT (Ctrl-C) with exit status 0. Needs the prometheus extra"
         " (pip install 'procstatus[prometheus]'). See docs/prometheus.md.",
     )
@@ -80,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--user",
         metavar="USER",
+        type=user_arg,
         action="append",
         default=[],
         help="export only processes of this effective user (a name or a uid); may be repeated",
@@ -105,6 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
         " (clear_refs), so that each scrape shows the peak since the previous one. This"
         " changes what every other reader of those peaks sees (VmHWM, ru_maxrss, procstatus"
         " run); off by default",
+    )
+    parser.add_argument(
+        "--pss",
+        action="store_true",
+        help="also export PSS and USS from each selected process's smaps_rollup (a sum of PSS"
+        " over a group is what it really uses). Each read walks the process's page tables"
+        " under its mmap lock, about 10 ms per GiB of RSS: select, and see --pss-max-rss;"
+        " off by default",
+    )
+    parser.add_argument(
+        "--pss-max-rss",
+        metavar="MIB",
+        type=positive_int,
+        default=None,
+        help="with --pss: do not read smaps_rollup of processes whose RSS is above MIB"
+        " mebibytes (counted in procstatus_exporter_skipped_rollups_total)",
     )
     parser.add_argument(
         "--root",
@@ -135,12 +163,12 @@ def serve(options: argparse.Namespace) -> int:
         collector = prometheus.ProcStatusCollector(
             root=options.root,
             names=options.name,
-            users=[
-                int(user) if user.isascii() and user.isdigit() else user for user in options.user
-            ],
+            users=options.user,
             pids=options.pid,
             per_process=options.per_process,
             reset_peaks=options.reset_peaks,
+            pss=options.pss,
+            pss_max_rss=None if options.pss_max_rss is None else options.pss_max_rss << 20,
         )
     except ValueError as error:  # an unknown user name, a uid out of range
         build_parser().print_usage(sys.stderr)
@@ -148,7 +176,8 @@ def serve(options: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     def listening(server: prometheus.MetricsServer) -> None:
-        print(f"{PROG} serve: serving {server.url}", flush=True)
+        # Standard output may be closed (a supervisor's choice): serving goes on.
+        announce(f"serving {server.url}", f"{PROG} serve")
 
     try:
         prometheus.serve(

@@ -35,8 +35,10 @@ from typing import Any, Callable, Optional
 import attrs
 
 from .._cmdline import command_line
+from .._errors import RssLimitExceededError
 from .._json import to_json_dict
 from .._model import ProcStatus
+from .._procfs import UID_MAX
 from .._read import ScanError, iter_processes, read_cmdline
 from .._read_rollup import RollupError, iter_rollups
 from .._rollup import Rollup
@@ -51,6 +53,7 @@ from .common import (
     optional_size,
     positive_int,
     printable,
+    report,
     shown_name,
 )
 from .schedule import next_due
@@ -64,6 +67,8 @@ def main(args: list[str]) -> int:
     options = parser.parse_args(args)
     if options.count is not None and options.interval is None:
         parser.error("--count needs --interval")
+    if options.max_rss is not None and not _SORT_KEYS[options.sort].rollup:
+        parser.error("--max-rss needs --sort pss or --sort uss (only they read smaps_rollup)")
     return top(options)
 
 
@@ -76,6 +81,15 @@ class _Row:
     command: Optional[str] = None
     #: smaps_rollup, read only for --sort pss|uss.
     rollup: Optional[Rollup] = None
+
+
+@attrs.frozen
+class _Listing:
+    """The rows of one listing, and how many processes --max-rss left out of it."""
+
+    rows: list[_Row]
+    #: Processes not ranked because their RSS is above --max-rss (no rollup read).
+    over_max_rss: int = 0
 
 
 @attrs.frozen
@@ -158,6 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="; ".join(key.help for key in _SORT_KEYS.values() if key.help),
     )
     parser.add_argument(
+        "--max-rss",
+        metavar="MIB",
+        type=positive_int,
+        default=None,
+        help="with --sort pss|uss: do not read smaps_rollup of processes whose RSS is above MIB"
+        " mebibytes (the read costs about 10 ms per GiB of RSS); they are left out, and"
+        " counted on standard error (in the header with --interval)",
+    )
+    parser.add_argument(
         "--user",
         "-u",
         metavar="NAME|UID",
@@ -197,7 +220,7 @@ def _user_arg(text: str) -> int:
         return pwd.getpwnam(text).pw_uid
     except (KeyError, ValueError):  # ValueError: a name with a NUL
         pass
-    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**32:
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= UID_MAX:
         return int(text)
     raise argparse.ArgumentTypeError(f"no such user: {text!r}")
 
@@ -205,7 +228,8 @@ def _user_arg(text: str) -> int:
 def top(options: argparse.Namespace) -> int:
     """Print the processes with the most memory, by the chosen sort key."""
     if options.interval is None:
-        rows = _listing(options)
+        listing = _listing(options)
+        rows = listing.rows
         if options.json:
             _print_lines(_json_lines(rows, options.number))
         elif options.cmdline and sys.stdout.isatty():
@@ -214,6 +238,9 @@ def top(options: argparse.Namespace) -> int:
             _print_lines([line[:width] for line in _table(rows, options)])
         else:
             _print_lines(_table(rows, options))
+        if listing.over_max_rss:
+            # On standard error, so that the listing stays the same shape for scripts.
+            report(_over_max_rss(listing, options), f"{PROG} top")
         return EXIT_OK
     return _repeat(options)
 
@@ -221,7 +248,7 @@ def top(options: argparse.Namespace) -> int:
 # ---- choosing the rows -------------------------------------------------------------------
 
 
-def _listing(options: argparse.Namespace) -> list[_Row]:
+def _listing(options: argparse.Namespace) -> _Listing:
     """The processes that pass the filters, in sort order (all of them: -n is applied later)."""
     names = [_compile(pattern) for pattern in options.name or ()]
     users = frozenset(options.user or ())
@@ -247,24 +274,40 @@ def _listing(options: argparse.Namespace) -> list[_Row]:
             if not any(pattern.match(text) for pattern in names):
                 continue
         rows.append(row)
+    over_max_rss = 0
     if sort_key.rollup:
-        rows = _with_rollups(rows, options.root)
+        max_rss = None if options.max_rss is None else options.max_rss << 20
+        rows, over_max_rss = _with_rollups(rows, options.root, max_rss)
     rows.sort(key=lambda row: (-(sort(row) or 0), row.status.get("Pid") or 0))
-    return rows
+    return _Listing(rows=rows, over_max_rss=over_max_rss)
 
 
-def _with_rollups(rows: list[_Row], root: str) -> list[_Row]:
-    """The rows whose smaps_rollup could be read, with it; the others cannot be ranked."""
+def _with_rollups(rows: list[_Row], root: str, max_rss: Optional[int]) -> tuple[list[_Row], int]:
+    """The rows whose smaps_rollup could be read, with it, and how many max_rss left out.
+
+    The others cannot be ranked: another user's process, a damaged text.
+    """
     by_pid = {row.status.pid: row for row in rows if row.status.pid is not None}
-    return [
+    over: list[int] = []
+
+    def skip(pid: int, error: RollupError) -> None:
+        if isinstance(error, RssLimitExceededError):
+            over.append(pid)
+
+    read = [
         attrs.evolve(by_pid[pid], rollup=rollup)
-        for pid, rollup in iter_rollups(root, pids=list(by_pid), on_error=_skip_rollup)
+        for pid, rollup in iter_rollups(root, pids=list(by_pid), max_rss=max_rss, on_error=skip)
         if rollup is not None
     ]
+    return read, len(over)
 
 
-def _skip_rollup(pid: int, error: RollupError) -> None:
-    pass  # another user's process, a damaged text: it cannot be ranked, so it is left out
+def _over_max_rss(listing: _Listing, options: argparse.Namespace) -> str:
+    count = listing.over_max_rss
+    return (
+        f"{count} process{'es' if count != 1 else ''} above --max-rss {options.max_rss} MiB"
+        " not measured, left out"
+    )
 
 
 def _with_command(row: _Row, root: str) -> Optional[_Row]:
@@ -398,13 +441,13 @@ def _repeat(options: argparse.Namespace) -> int:
             with Screen(sys.stdout, keys) as screen:
                 due = time.monotonic()
                 while True:
-                    rows = _listing(options)
+                    listing = _listing(options)
                     height = screen.size()[1]
-                    header = _header(rows, options, quit_key=keys is not None)
+                    header = _header(listing, options, quit_key=keys is not None)
                     # The frame must fit, or the terminal would scroll it away; the
                     # last line stays free for the shell's prompt when it ends.
                     room = max(height - len(header) - 2, 1)
-                    frame = [*header, *_table(rows, options, limit=room)]
+                    frame = [*header, *_table(listing.rows, options, limit=room)]
                     shown += 1  # before drawing: a Ctrl-C from now on ends a listing shown
                     screen.draw(frame)
                     if options.count is not None and shown >= options.count:
@@ -415,14 +458,16 @@ def _repeat(options: argparse.Namespace) -> int:
         else:
             due = time.monotonic()
             while True:
-                rows = _listing(options)
+                listing = _listing(options)
                 if options.json:
-                    lines = _json_lines(rows, options.number)
+                    lines = _json_lines(listing.rows, options.number)
+                    if listing.over_max_rss:
+                        report(_over_max_rss(listing, options), f"{PROG} top")
                 else:
                     lines = [
                         *([""] if shown else []),
-                        *_header(rows, options),
-                        *_table(rows, options),
+                        *_header(listing, options),
+                        *_table(listing.rows, options),
                     ]
                 shown += 1  # before printing: a Ctrl-C from now on ends a listing shown
                 _print_lines(lines)
@@ -439,10 +484,9 @@ def _repeat(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _header(
-    rows: Sequence[_Row], options: argparse.Namespace, *, quit_key: bool = False
-) -> list[str]:
+def _header(listing: _Listing, options: argparse.Namespace, *, quit_key: bool = False) -> list[str]:
     """What the listing is: when, how sorted, how many, and the sums, said to be RSS sums."""
+    rows = listing.rows
     now = time.time()
     clock = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
     count = len(rows)
@@ -452,6 +496,8 @@ def _header(
         f"{clock}  {processes}{filters}, sorted by {_SORT_KEYS[options.sort].label},"
         f" every {options.interval:g} s"
     )
+    if listing.over_max_rss:
+        first += f"; {_over_max_rss(listing, options)}"
     if quit_key:
         first += "; q quits"
     rss = sum(row.status.get("VmRSS") or 0 for row in rows)

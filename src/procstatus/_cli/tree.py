@@ -105,7 +105,8 @@ def _table(result: ProcessTree, exact: bool) -> list[str]:
     names = ["NAME"]
     for process in result.processes:
         name = "  " * process.depth + printable(process.name)
-        names.append(name if process.problem is None else f"{name} ({process.problem})")
+        problem = process.problem
+        names.append(name if problem is None else f"{name} ({printable(problem)})")
     names.append(_summary(result))
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
     return [

@@ -10,15 +10,15 @@ Sources:
   process has exited.
 - ``watch -- CMD [ARG ...]``: the run engine (``run_command`` of ``_run.py``)
   starts the command, follows its tree with ptrace and calls back with each
-  sample it takes (``TreeSample``: at every interval and at every fork, exec
-  and exit of the tree). The callback runs in the engine's tracer thread, so
-  it only queues the sample (:class:`_Pending`, never waiting for the output);
-  a writer thread of this module writes it, and a slow reader of the output
-  never holds up the tracer or the tree. The queue is bounded: when the
-  reader falls behind, the oldest samples waiting are dropped (text shows one
-  line per interval anyway; with --json and --csv the number dropped is
-  reported on stderr). At the end comes ``run``'s report, with the exact peak
-  of every process.
+  sample it takes (``TreeSample``: at every interval and after forks, execs
+  and exits of the tree, at most one such per tenth of the interval). The
+  callback runs in the engine's tracer thread, so it only queues the sample
+  (:class:`_Pending`, never waiting for the output); a writer thread of this
+  module writes it, and a slow reader of the output never holds up the tracer
+  or the tree. The queue is bounded: when the reader falls behind, the oldest
+  samples waiting are dropped (text shows one line per interval anyway; with
+  --json and --csv the number dropped is reported on stderr). At the end comes
+  ``run``'s report, with the exact peak of every process.
 
 Writers (``--json``, ``--csv``, or text), each flushed at every sample so that
 ``| jq``, ``| tee`` and ``tail -f`` see samples as they come:
