@@ -63,9 +63,9 @@ cache                      size   texts kept                  saves per call
 ``_state``                 256    every State line            0.5 us (8x)
 ``_explain_short_ranges``  64     up to 64 characters         0.3 us (5x), at
                                                               every parse
-``_short_ranges``          64     up to 64 characters, only   0.7 to 1.7 us
-                                  numbers below 256 (small
-                                  sets)
+``_short_ranges``          64     up to 64 characters; the    0.7 to 1.7 us
+                                  set only when it has at
+                                  most 256 numbers
 ``_check_hex_words_kept``  64     up to 512 characters        0.1 to 0.8 us, at
                                                               every parse
 =========================  =====  ==========================  ===================
@@ -546,22 +546,26 @@ def _explain_any_ranges(text: str) -> Optional[str]:
 _explain_short_ranges = lru_cache(maxsize=64)(_explain_any_ranges)
 
 
-#: Sets kept once converted hold numbers below this: some 16 KiB each at most. A
+#: Sets kept once converted hold at most this many numbers: some 16 KiB each. A
 #: short text can stand for a large set ("0-8191": 8,192 numbers, half a MiB).
-_KEPT_BELOW = 256
+_KEPT_NUMBERS = 256
 
 
 def _ranges(text: str) -> frozenset[int]:
-    # A machine's processes share a few short lists ("0-63"): those are kept. The
-    # list is checked ascending, so its last number is its largest.
-    if len(text) <= 64 and _largest(text) < _KEPT_BELOW:
-        return _short_ranges(text)
+    # A machine's processes share a few short lists ("0-63"): those are kept.
+    if len(text) <= 64:
+        kept = _short_ranges(text)
+        if kept is not None:
+            return kept
     return _any_ranges(text)
 
 
-def _largest(text: str) -> int:
-    """The largest number of a checked list (ascending: its last), 0 for the empty list."""
-    return int(text[max(text.rfind(","), text.rfind("-")) + 1 :] or 0)
+@lru_cache(maxsize=64)
+def _short_ranges(text: str) -> Optional[frozenset[int]]:
+    """The set of a short list when it is small; None (all that is kept) when it is not,
+    and the caller converts it again, each time."""
+    numbers = _any_ranges(text)
+    return numbers if len(numbers) <= _KEPT_NUMBERS else None
 
 
 def _any_ranges(text: str) -> frozenset[int]:
@@ -572,9 +576,6 @@ def _any_ranges(text: str) -> frozenset[int]:
             first, _, last = part.partition("-")
             spans.append(range(int(first), int(last or first) + 1))
     return frozenset(chain.from_iterable(spans))
-
-
-_short_ranges = lru_cache(maxsize=64)(_any_ranges)
 
 
 def _write_range_list(value: frozenset[int]) -> str:
