@@ -11,7 +11,7 @@ rss = anon + file + shmem. Line formats follow fs/proc/array.c.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, cast
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -381,6 +381,83 @@ any_values: st.SearchStrategy[object] = st.one_of(
     st.sets(st.integers(min_value=-5, max_value=40_000), max_size=5),
     st.dictionaries(_texts, _numbers, max_size=2),
 )
+
+
+# Values of the caller's own subclasses of int, str, tuple, set and frozenset,
+# whose every method raises while armed: the constructors must read them through
+# the builtin types' own methods and compare only plain values, so none of the
+# caller's code runs (an __eq__ that raises used to escape from replace()).
+
+
+class Hostile:
+    """While ``Hostile.armed`` is true, every method of the hostile classes raises."""
+
+    armed = False
+
+
+#: Methods left alone: without them no object can be made, typed or looked at.
+_NEEDED = frozenset(
+    {
+        "__class__",
+        "__delattr__",
+        "__dir__",
+        "__getattribute__",
+        "__getnewargs__",
+        "__init__",
+        "__init_subclass__",
+        "__new__",
+        "__reduce__",
+        "__reduce_ex__",
+        "__setattr__",
+        "__sizeof__",
+        "__subclasshook__",
+    }
+)
+
+
+def _guard(base: type, name: str) -> Any:
+    method = getattr(base, name)
+
+    def guarded(self: object, *args: object, **kwargs: object) -> object:
+        if Hostile.armed:
+            raise RuntimeError(f"the caller's {type(self).__name__}.{name} was called")
+        return method(self, *args, **kwargs)
+
+    return guarded
+
+
+def _hostile(base: type) -> type:
+    names = [name for name in dir(base) if name not in _NEEDED and callable(getattr(base, name))]
+    namespace = {name: _guard(base, name) for name in names}
+    return type(f"Hostile{base.__name__.capitalize()}", (base,), namespace)
+
+
+HostileInt = _hostile(int)
+HostileStr = _hostile(str)
+HostileTuple = _hostile(tuple)
+HostileSet = _hostile(set)
+HostileFrozenset = _hostile(frozenset)
+
+
+def hostile_copy(value: object) -> object:
+    """``value`` with every int, str, tuple and set in it made of the hostile classes."""
+    if isinstance(value, bool) or value is None:
+        return value  # bool cannot be subclassed
+    if isinstance(value, int):
+        return HostileInt(value)
+    if isinstance(value, str):
+        return HostileStr(value)
+    if isinstance(value, TaskState):
+        return TaskState(
+            cast(str, hostile_copy(value.letter)), cast(str, hostile_copy(value.meaning))
+        )
+    if isinstance(value, tuple):
+        return HostileTuple(map(hostile_copy, value))
+    if isinstance(value, frozenset):
+        return HostileFrozenset(map(hostile_copy, value))
+    if isinstance(value, set):
+        return HostileSet(map(hostile_copy, value))
+    return value
 
 
 # smaps_rollup texts (tests/test_rollup_properties.py, tests/test_rollup_corpus.py).

@@ -11,7 +11,14 @@ import sys
 import pytest
 
 from helpers_cli import procstatus_cmd
-from procstatus._cli.common import OutputError, announce, guarded_streams, printable, report
+from procstatus._cli.common import (
+    OutputError,
+    announce,
+    guarded_streams,
+    printable,
+    report,
+    seconds,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,6 +51,31 @@ def test_bytes_and_root_are_the_same_options_everywhere(command: list[str]) -> N
         "--root PATH where procfs is mounted (default: /proc); e.g. a container's proc seen"
         " from the host" in text
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "after"),
+    [(["top"], ["--count", "2"]), (["watch"], ["1"]), (["run"], ["--", "true"])],
+    ids=["top", "watch", "run"],
+)
+@pytest.mark.parametrize("interval", ["5e-324", "0.009", "1000001", "1e308", "0", "-1", "nan"])
+def test_an_interval_out_of_bounds_is_a_usage_error(
+    command: list[str], after: list[str], interval: str
+) -> None:
+    # 5e-324 overflowed the schedule's arithmetic and 1e308 time.sleep(): status 70.
+    result = procstatus_cmd(*command, f"--interval={interval}", *after)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[-1].endswith(
+        f" must be from 0.01 to 1000000 seconds, not {interval}"
+    )
+    assert result.stderr.splitlines()[-1].startswith(f"procstatus {command[0]}: error: argument")
+
+
+@pytest.mark.parametrize(
+    ("text", "number"), [("0.01", 0.01), ("1e6", 1e6), ("1000000", 1e6), (" 2 ", 2.0)]
+)
+def test_intervals_within_bounds(text: str, number: float) -> None:
+    assert seconds(text) == number
 
 
 # ---- printable: what reaches the terminal ---------------------------------------------------

@@ -47,7 +47,7 @@ def test_unknown_pid(command: list[str], pid: str) -> None:
         (["top", "--sort", "pid"], "argument --sort: invalid choice: 'pid'"),
         (["top", "-n", "0"], "argument -n/--number: must be at least 1, not 0"),
         (["watch"], "give the PIDs to watch, or a command after --: procstatus watch -- CMD"),
-        (["watch", "1", "--interval", "0"], "argument --interval/-i: must be more than 0"),
+        (["watch", "1", "--interval", "0"], "argument --interval/-i: must be from 0.01 to 1000000"),
         (["watch", "1", "--count", "x"], "argument --count/-c: not a whole number: 'x'"),
         (["run"], "give the command to run after --, e.g. procstatus run -- make -j4"),
         (["run", "--jsn", "--", "true"], "unrecognized arguments: --jsn"),

@@ -337,7 +337,7 @@ def test_wait_all_option() -> None:
     ("args", "message"),
     [
         (["--top", "-1"], "argument --top: not a whole number from 0 up: '-1'"),
-        (["--interval", "0"], "argument --interval: must be more than 0 seconds, not 0"),
+        (["--interval", "0"], "argument --interval: must be from 0.01 to 1000000 seconds, not 0"),
         ([], "give the command to run after --, e.g. procstatus run -- make -j4"),
     ],
     ids=["negative-top", "zero-interval", "no-command"],

@@ -468,14 +468,16 @@ def test_live_watch_csv_rows_come_while_the_process_runs() -> None:
 
 @pytest.mark.live
 @requires_proc
-def test_live_watch_several_pids() -> None:
-    with spawn_renamed(b"ps-watch-one") as one, spawn_renamed(b"ps-watch-two") as two:
+def test_live_watch_several_pids_named_as_the_kernel_escapes_them() -> None:
+    # A name with an escape sequence is escaped; a name with a backslash and an
+    # "n" shows the kernel's "\\n", so it cannot pass for a name with a newline.
+    with spawn_renamed(b"ps-watch\x1b[2J") as one, spawn_renamed(b"ps-watch\\n2") as two:
         result = procstatus_cmd("watch", str(one.pid), str(two.pid), "-c", "2", "-i", "0.05")
     assert (result.returncode, result.stderr) == (0, "")
     header, *samples, first_summary, second_summary = result.stdout.splitlines()
     assert re.fullmatch(
-        rf"time {{10}}pid {one.pid} ps-watch-one +pid {two.pid} ps-watch-two", header
-    )
+        rf"time {{10}}pid {one.pid} ps-watch\\x1b\[2J +pid {two.pid} ps-watch\\\\n2", header
+    ), header
     group = r"RSS +[0-9.]+ [KMG]i?B  peak +[0-9.]+ [KMG]i?B  [▁▂▃▄▅▆▇█]+"
     assert len(samples) == 2
     for line in samples:
@@ -692,6 +694,100 @@ def test_watch_command_closed_output_lets_the_command_finish(
         process.stdout.close()
         assert process.wait(timeout=60) == 141
         assert process.stderr.read() == b""
+
+
+# The samples wait for the writer thread in a bounded queue: the tracer never waits
+# for the output, and a stalled reader costs neither the command's time nor memory.
+
+
+def one_pid_samples(count: int) -> list[FakeTreeSample]:
+    return [FakeTreeSample(number / 100, {100: MiB + number}) for number in range(count)]
+
+
+def test_pending_samples_keep_the_newest_within_the_limit() -> None:
+    pending = cli_watch._Pending(limit=20)  # a sample of one process counts 2: 10 samples
+    for sample in one_pid_samples(50):
+        pending.put(sample)
+    assert pending.dropped == 40
+    pending.close()
+    kept = list(iter(pending.get, None))
+    assert [sample.elapsed_s for sample in kept] == [number / 100 for number in range(40, 50)]
+
+
+def test_pending_samples_always_keep_the_newest_even_when_it_alone_is_larger() -> None:
+    pending = cli_watch._Pending(limit=2)
+    big = FakeTreeSample(1.0, dict.fromkeys(range(10), MiB))
+    pending.put(FakeTreeSample(0.0, {1: MiB}))
+    pending.put(big)
+    assert pending.dropped == 1
+    assert pending.get() is big
+
+
+def test_pending_samples_after_close_and_discard() -> None:
+    pending = cli_watch._Pending(limit=100)
+    pending.put(FakeTreeSample(0.0, {1: MiB}))
+    pending.close(discard=True)  # the writer failed: nothing more is kept
+    pending.put(FakeTreeSample(1.0, {1: MiB}))
+    assert pending.get() is None
+
+
+class StalledOutput(io.StringIO):
+    """An output whose reader stops reading after the first line, until ``resume`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resume = threading.Event()
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += 1
+        if self.lines > 1:
+            assert self.resume.wait(timeout=60)
+        return super().write(text)
+
+
+def test_a_stalled_reader_holds_up_neither_the_tracer_nor_memory(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    samples = one_pid_samples(5000)
+    output = StalledOutput()
+    traced = threading.Event()
+
+    def run_command(
+        argv: list[str], *, interval: float, on_sample: Callable[[FakeTreeSample], None]
+    ) -> FakeRunResult:
+        def trace() -> None:
+            for sample in samples:
+                on_sample(sample)
+            traced.set()
+
+        tracer = threading.Thread(target=trace)
+        tracer.start()
+        # Every sample is handed over while the reader is stalled.
+        assert traced.wait(timeout=60)
+        tracer.join()
+        output.resume.set()
+        return attrs.evolve(TREE_RESULT, samples=tuple(samples))
+
+    monkeypatch.setattr(procstatus._run, "TreeSample", FakeTreeSample, raising=False)
+    monkeypatch.setattr(procstatus._run, "run_command", run_command)
+    monkeypatch.setattr(cli_watch, "_PENDING_LIMIT", 200)  # 100 samples of one process
+    options = cli_watch.build_parser().parse_args(["--json"])
+
+    assert cli_watch._watch_command(["grow"], options, output) == 3
+
+    records = [json.loads(line) for line in output.getvalue().splitlines()]
+    # What was written before the stall, the sample the writer held when the reader
+    # stopped, then the newest that waited (100); the rest was dropped and counted.
+    assert 100 <= len(records) <= 102
+    assert records[-1]["elapsed_s"] == samples[-1].elapsed_s
+    message, report = capsys.readouterr().err.splitlines()
+    dropped = len(samples) - len(records)
+    assert message == (
+        f"procstatus watch: {dropped} samples were not written: the output was read more"
+        " slowly than they came"
+    )
+    assert json.loads(report) == TREE_RESULT.to_json_dict()
 
 
 def test_watch_command_needs_the_tree_engine(

@@ -115,6 +115,19 @@ def test_the_pages_have_examples() -> None:
     assert len(EXAMPLES) > 10, EXAMPLES
 
 
+#: Paths of the machine the pages were written on (its checkouts and their virtual
+#: environments) that a reader's machine does not have.
+LOCAL_PATH = re.compile(r"/work/|/wt-[\w-]+/|\.venvs/\w+/bin")
+
+
+@pytest.mark.parametrize(
+    "page", pages() if (PROJECT_DIR / "docs").is_dir() else [], ids=lambda page: page.name
+)
+def test_a_page_shows_no_path_of_the_machine_it_was_written_on(page: Path) -> None:
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        assert not LOCAL_PATH.search(line), f"{page.name}:{number}: {line}"
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[example.name for example in EXAMPLES])
 def test_example_runs(example: Example, tmp_path: Path) -> None:
     if example.skip_reason:

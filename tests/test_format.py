@@ -96,3 +96,9 @@ def test_formatted_memory_is_whole_kb() -> None:
     status = parse_status("VmRSS:\t1 kB\n").replace(rss=5 * KB)
 
     assert format_status(status) == "VmRSS:\t       5 kB\n"
+
+
+@pytest.mark.parametrize("given", [5, None, {}, {"Name": "x"}], ids=repr)
+def test_only_a_status_is_formatted(given: object) -> None:
+    with pytest.raises(TypeError, match=r"^format_status\(\) takes a ProcStatus, not "):
+        format_status(given)  # type: ignore[arg-type]

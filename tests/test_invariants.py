@@ -68,3 +68,9 @@ def test_a_replaced_peak_below_the_current_value_is_reported() -> None:
 def test_violations_are_values() -> None:
     assert Violation("VmHWM >= VmRSS", "VmHWM (4 kB) is below VmRSS (8 kB)") == HWM_BELOW_RSS
     assert HWM_BELOW_RSS.rule == "VmHWM >= VmRSS"
+
+
+@pytest.mark.parametrize("given", [5, None, {}, {"VmHWM": 1, "VmRSS": 2}], ids=repr)
+def test_only_a_status_is_checked(given: object) -> None:
+    with pytest.raises(TypeError, match=r"^check_invariants\(\) takes a ProcStatus, not "):
+        check_invariants(given)  # type: ignore[arg-type]

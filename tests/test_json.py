@@ -119,3 +119,9 @@ def test_every_kind_of_the_field_table_has_a_json_form() -> None:
     # A new kind must be given a form on purpose, not fall back to text by accident.
     kinds = {spec.kind.name for spec in FIELDS.values()}
     assert kinds <= {kind.name for kind in FORMS}
+
+
+@pytest.mark.parametrize("given", [5, None, {}, {"Name": "x"}], ids=repr)
+def test_only_a_status_has_a_json_form(given: object) -> None:
+    with pytest.raises(TypeError, match=r"^to_json_dict\(\) takes a ProcStatus, not "):
+        to_json_dict(given)  # type: ignore[arg-type]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import re
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -83,7 +85,11 @@ def test_an_id_pattern_takes_exactly_the_32_bit_ids(number: int) -> None:
         ("3-1", "range 3-1 runs backwards"),
         ("0-3,2", "2 is not above the numbers before it (ranges are ascending and disjoint)"),
         ("5,2", "2 is not above the numbers before it (ranges are ascending and disjoint)"),
-        ("0-99999,0-99999", "0-99999 is not above the numbers before it"),
+        ("0-8191,0-8191", "0-8191 is not above the numbers before it"),
+        ("0-8192", "8192 is not a CPU or node number (at most 8191)"),
+        ("8192", "8192 is not a CPU or node number (at most 8191)"),
+        ("0-8191", None),
+        ("99999", "expected ascending numbers"),  # five digits: the pattern refuses it
     ],
 )
 def test_range_lists_must_be_ascending_and_disjoint(text: str, reason: str) -> None:
@@ -96,11 +102,43 @@ def test_range_lists_must_be_ascending_and_disjoint(text: str, reason: str) -> N
 
 
 def test_the_largest_range_list_converts_to_each_number_once() -> None:
-    assert _kinds.RANGE_LIST._convert("0-99999") == frozenset(range(100_000))
+    assert _kinds.RANGE_LIST._convert("0-8191") == frozenset(range(8192))
+
+
+# Sets of CPU or node numbers: as many as a kernel can have (NR_CPUS <= 8192) in
+# either form, and only small ones kept once converted.
+
+
+@pytest.mark.parametrize(
+    ("words", "valid"), [(1, True), (256, True), (257, False)], ids=["one", "most", "too-many"]
+)
+def test_hex_words_hold_at_most_8192_bits(words: int, valid: bool) -> None:
+    text = ",".join(["ffffffff"] * words)
+    assert (_kinds.HEX_WORDS._check(text) is None) is valid
+
+
+def test_large_sets_converted_are_not_kept() -> None:
+    _kinds.clear_caches()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for last in range(8191, 8191 - 64, -1):  # 64 distinct short texts, ~8,000 numbers each
+            assert len(_kinds.RANGE_LIST._convert(f"0-{last}")) == last + 1
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+        _kinds.clear_caches()
+    assert kept < 256 * 1024, f"{kept} bytes kept"
+
+
+def test_small_sets_converted_are_kept() -> None:
+    _kinds.clear_caches()
+    assert _kinds.RANGE_LIST._convert("0-3,8") is _kinds.RANGE_LIST._convert("0-3,8")
 
 
 @FEW
-@given(st.frozensets(st.integers(min_value=0, max_value=32767), max_size=50))
+@given(st.frozensets(st.integers(min_value=0, max_value=8191), max_size=50))
 def test_hex_words_convert_and_write_back(numbers: frozenset[int]) -> None:
     text = _kinds.HEX_WORDS._write(numbers)
 

@@ -8,12 +8,13 @@ matplotlib`` fail), ``--plot`` is one line and exit status 2, before anything ru
 
 from __future__ import annotations
 
+import math
 import struct
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 from xml.etree import ElementTree
 
 import attrs
@@ -182,6 +183,64 @@ def test_plot_of_unrelated_processes_and_no_samples(tmp_path: Path) -> None:
     plot_memory(str(tmp_path / "empty.svg"), title="nothing", samples=[], processes=[])
     assert png_size((tmp_path / "lines.png").read_bytes()) == (1000, 600)
     ElementTree.parse(tmp_path / "empty.svg")
+
+
+def drawn_figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The figures plot_memory saves, kept for their artists, as they are saved."""
+    from matplotlib.figure import Figure
+
+    figures: list[Any] = []
+    save = Figure.savefig
+
+    def keep(figure: Any, *args: Any, **kwargs: Any) -> None:
+        figures.append(figure)
+        save(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return figures
+
+
+def drawn(line: Any) -> list[tuple[float, float]]:
+    """The points of a line that are drawn (not NaN), in data units."""
+    return [(x, y) for x, y in line.get_xydata().tolist() if not math.isnan(y)]
+
+
+@needs_matplotlib
+def test_a_process_of_one_sample_is_a_marker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A line needs two points: a process sampled once (it exited before the second
+    # sample, or watch ran one sample) would not be drawn at all.
+    figures = drawn_figures(monkeypatch)
+    samples = [Sample(0.0, {1: 1 * MiB, 2: 3 * MiB}), Sample(1.0, {1: 2 * MiB})]
+    processes = [
+        Process(1, ("long",), 2 * MiB, 0.0, None),
+        Process(2, ("brief",), 3 * MiB, 0.0, 0.5),
+    ]
+    plot_memory(
+        str(tmp_path / "w.png"), title="watch", samples=samples, processes=processes, stacked=False
+    )
+    [figure] = figures
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    assert drawn(lines["2 brief"]) == [(0.0, 3.0)]
+    assert lines["2 brief"].get_marker() == "o"
+    assert drawn(lines["1 long"]) == [(0.0, 1.0), (1.0, 2.0)]
+    assert lines["1 long"].get_marker() == "None"  # a line of two points needs none
+
+
+@needs_matplotlib
+def test_a_run_of_one_sample_marks_its_total(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    figures = drawn_figures(monkeypatch)
+    run = attrs.evolve(a_run(1), samples=(Sample(0.0, {100: MiB, 101: 2 * MiB}),))
+    plot_run(str(tmp_path / "r.png"), run)
+    [figure] = figures
+    [total] = [
+        line for line in figure.axes[0].get_lines() if line.get_label().startswith("tree RSS")
+    ]
+    assert drawn(total) == [(0.0, 3.0)]
+    assert total.get_marker() == "o"
 
 
 @needs_matplotlib

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, TypeVar, Union
+from functools import partial
+from typing import Callable, TypeVar, Union, cast
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -27,7 +28,9 @@ from strategies import (
     FEW,
     SOME,
     Generated,
+    Hostile,
     any_values,
+    hostile_copy,
     kernel_statuses,
     mutated,
     name_line,
@@ -300,6 +303,47 @@ def test_replace_takes_every_value_a_kernel_prints(
 
     assert getattr(changed, attribute) == value
     assert_only_that_line_changed(status, changed, BY_ATTRIBUTE[attribute].name)
+
+
+def assert_same_with_hostile_values(
+    plain: Callable[[], ProcStatus], hostile: Callable[[], ProcStatus]
+) -> None:
+    """``hostile`` (given values of the hostile subclasses, armed) makes what ``plain``
+    makes, or is refused the same way: none of the subclasses' methods ran."""
+    expected = made_or_refused(plain)
+    Hostile.armed = True
+    try:
+        got = made_or_refused(hostile)
+    finally:
+        Hostile.armed = False
+    assert type(got) is type(expected)
+    if isinstance(expected, ProcStatus):
+        assert got == expected
+
+
+@SOME
+@given(kernel_statuses(), kernel_statuses(), st.sampled_from(ATTRIBUTES), any_values)
+def test_replace_runs_none_of_the_callers_code(
+    made: Generated, other: Generated, attribute: str, odd: object
+) -> None:
+    # A value of the caller's own subclasses is taken as its plain value, or refused
+    # the same way; the subclasses' methods (__eq__, __repr__, __iter__...) all raise.
+    # (The names stay plain: the interpreter itself hashes keyword names.)
+    status = parse_status(made.text)
+    for value in (getattr(parse_status(other.text), attribute), odd):
+        assert_same_with_hostile_values(
+            partial(status.replace, **{attribute: value}),
+            partial(status.replace, **{attribute: hostile_copy(value)}),
+        )
+
+
+@FEW
+@given(st.dictionaries(st.sampled_from(sorted(FIELDS)) | st.text(max_size=6), any_values))
+def test_from_fields_runs_none_of_the_callers_code(fields: dict[str, object]) -> None:
+    copy = {cast(str, hostile_copy(key)): hostile_copy(value) for key, value in fields.items()}
+    assert_same_with_hostile_values(
+        partial(ProcStatus.from_fields, fields), partial(ProcStatus.from_fields, copy)
+    )
 
 
 @SOME

@@ -37,7 +37,7 @@ proportion to the text. tests/test_parse_growth.py grows each long line
 
 Why it stays small: one :class:`ShapeCache` class holds what was made, at
 most eight items and 64 sightings; no template is made for a shape of more
-lines, or a text longer, than any kernel prints; and patterns are compiled
+lines or longer keys, or a text longer, than any kernel prints; and patterns are compiled
 without staying in ``re``'s own cache, so what the cache lets go is freed.
 ``clear()`` forgets everything (tests check results cold and warm).
 """
@@ -56,7 +56,7 @@ from ._fields import FIELDS, MEMORY_FIELDS
 from ._kinds import KB, TEXT, clear_caches
 from ._model import Memory, ProcStatus
 
-__all__ = ["clear", "learn", "learn_memory", "parse", "parse_memory"]
+__all__ = ["clear", "learn", "learn_memory", "learnable", "parse", "parse_memory"]
 
 V = TypeVar("V")
 
@@ -67,6 +67,13 @@ MAX_KEYS = 128
 #: Nor for texts longer than any status (about 720 KiB with 65,536 groups of ten
 #: digits: see _procfs.STATUS_LIMIT).
 MAX_TEXT = 1 << 20
+#: Nor for shapes whose keys add up to more characters than any kernel's: the
+#: longest key fs/proc/array.c prints has 26 characters (nonvoluntary_ctxt_switches)
+#: and a status about 60 lines, under 1,000 characters of keys in all. A
+#: template's pattern spells every key, so compiling it costs time and memory in
+#: proportion to them (a second and megabytes for one key of a million
+#: characters, which any text may hold).
+MAX_KEY_CHARS = 2048
 
 MEMORY_NAMES = tuple(spec.name for spec in MEMORY_FIELDS)
 
@@ -266,9 +273,19 @@ def parse(text: str) -> Optional[ProcStatus]:
     return None
 
 
+def learnable(keys: tuple[str, ...]) -> bool:
+    """Whether a shape of these keys is no larger than a kernel's: only those are learned.
+
+    Also bounds what other modules keep per shape (``_json``'s plans).
+    """
+    return len(keys) <= MAX_KEYS and sum(map(len, keys)) <= MAX_KEY_CHARS
+
+
 def learn(text: str, keys: tuple[str, ...]) -> None:
     """Count a sighting of the shape of a text the exact path parsed."""
-    if len(keys) > MAX_KEYS or len(text) > MAX_TEXT or text.count("\n") != len(keys):
+    if not learnable(keys) or len(text) > MAX_TEXT:
+        return  # larger than any kernel prints: a template would cost more than it saves
+    if text.count("\n") != len(keys):
         return  # no template could match it: blank lines, continuation lines, no final newline
     positions = [position for position, key in enumerate(keys) if key in MEMORY_NAMES]
     if positions and positions[-1] - positions[0] + 1 != len(positions):

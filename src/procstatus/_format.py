@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from ._fields import FIELDS
 from ._kinds import TEXT
-from ._model import ProcStatus
+from ._model import ProcStatus, require_status
 
 __all__ = ["format_status"]
 
 
 def format_status(status: ProcStatus) -> str:
-    """Render a status in the kernel's own format, one line per field, ending in a newline."""
+    """Render a status in the kernel's own format, one line per field, ending in a newline.
+
+    Raises TypeError for anything but a :class:`ProcStatus`.
+    """
+    require_status(status, "format_status")
     lines = []
     for key, value in status.items():
         spec = FIELDS.get(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import attrs
 
-from ._model import ProcStatus
+from ._model import ProcStatus, require_status
 
 __all__ = ["Violation", "check_invariants"]
 
@@ -30,8 +30,10 @@ def check_invariants(status: ProcStatus) -> tuple[Violation, ...]:
 
     Checked where the lines exist: ``VmPeak >= VmSize``, ``VmHWM >= VmRSS``
     and ``VmRSS == RssAnon + RssFile + RssShmem``. (``VmSize >= VmRSS`` is not
-    an invariant: the two come from different counters.)
+    an invariant: the two come from different counters.) Raises TypeError for
+    anything but a :class:`ProcStatus`.
     """
+    require_status(status, "check_invariants")
     found = []
     for high, low in (("VmPeak", "VmSize"), ("VmHWM", "VmRSS")):
         if high in status and low in status and status[high] < status[low]:

@@ -10,10 +10,65 @@ format:
   with it, and every typed value given to ``ProcStatus.from_fields`` or
   ``replace`` is checked by it too, after ``_write``: one check for all ways in.
 - ``_convert(text)``: the Python value of a checked text; it cannot fail.
-- ``_write(value)``: the text the kernel prints for a Python value, or
-  ``TypeError``/``ValueError`` when it could not print it. Nothing is coerced:
-  a bool field takes a bool, a tuple field a tuple of the right length.
+- ``_plain(value)``: a typed value as plain builtins (a caller's subclass of int,
+  str, tuple or set read through the builtin type's own methods, so none of the
+  caller's code runs); ``TypeError`` for a wrong type, ``ValueError`` for a
+  tuple of the wrong length. Nothing is coerced: a bool field takes a bool.
+- ``_write(plain)``: the text the kernel prints for a plain value, or
+  ``ValueError`` when it could not print it (a number out of range).
 - ``_fast``: the parser's fast layout (see ``_fastpath.py``).
+
+How each kind is checked (the settings of :func:`_kind`). ``pattern`` alone is
+the usual case; the others are there only where a pattern cannot say it all or
+would cost too much:
+
+=================  =======================  ===========================================
+kind               settings                 why
+=================  =======================  ===========================================
+kb, bytes, int,    pattern, fast            a pattern says it all; the fast layout is
+bool, octal,                                the kernel's own (one tab, ``%8lu`` padding)
+percent, state,
+sigq, hex_mask,
+hex_number,
+tab_list, words,
+name
+ids, groups        pattern, exact,          ``exact`` (ids within 32 bits, digit by
+                   explain, fast            digit) settles valid texts in C; when it
+                                            fails, the simpler ``pattern`` and
+                                            ``explain`` say which id does not fit
+range_list         pattern, explain, fast,  a pattern cannot see ranges out of order
+                   fast_check               or numbers of 8192 and more: ``explain``
+                                            does, after the pattern, on both paths
+hex_words          pattern, fast,           matching up to 256 words one character
+                   fast_check               class at a time cost a third of a
+                                            template; the fast layout takes the line
+                                            whole and ``fast_check`` checks it once
+                                            per distinct text (kept below)
+text               pattern, explain         any text, but no blanks around it and
+                                            only s390 continuation lines after a
+                                            newline (``explain``)
+=================  =======================  ===========================================
+
+What is kept, and why: a machine's processes repeat a few values (one user's
+ids and groups, a few states, the same CPU masks), and a lookup costs some 70 ns
+where converting or checking again costs 0.2 to 1.8 us (measured per call, ratios
+in one run). Each cache is bounded in entries and keeps only short texts, so
+that none can hold much memory; ``clear_caches()`` empties them all for tests.
+
+=========================  =====  ==========================  ===================
+cache                      size   texts kept                  saves per call
+=========================  =====  ==========================  ===================
+``_ids``                   256    every Uid/Gid line          1.0 us (15x)
+``_groups_cached``         256    up to 256 characters        1.3 us (19x)
+``_state``                 256    every State line            0.5 us (8x)
+``_explain_short_ranges``  64     up to 64 characters         0.3 us (5x), at
+                                                              every parse
+``_short_ranges``          64     up to 64 characters; the    0.7 to 1.7 us
+                                  set only when it has at
+                                  most 256 numbers
+``_check_hex_words_kept``  64     up to 512 characters        0.1 to 0.8 us, at
+                                                              every parse
+=========================  =====  ==========================  ===================
 
 Formats are those of fs/proc/array.c, fs/proc/task_mmu.c and lib/vsprintf.c as
 summarised in man 5 proc_pid_status; each kind's comment names the printf-style
@@ -86,6 +141,7 @@ class Kind:
     # The package's own machinery (see the module docstring); not part of the API.
     _check: Callable[[str], Optional[str]] = attrs.field(kw_only=True, repr=False, alias="check")
     _convert: Callable[[str], Any] = attrs.field(kw_only=True, repr=False, alias="convert")
+    _plain: Callable[[Any], Any] = attrs.field(kw_only=True, repr=False, alias="plain")
     _write: Callable[[Any], str] = attrs.field(kw_only=True, repr=False, alias="write")
     #: The layout the kernel itself prints after ``Key:<TAB>`` up to the newline:
     #: a regular expression without groups, admitting only valid values unless
@@ -107,6 +163,7 @@ def _kind(
     *,
     pattern: str,
     convert: Callable[[str], Any],
+    plain: Callable[[Any], Any],
     write: Callable[[Any], str],
     fast: str,
     unit: Optional[str] = None,
@@ -151,6 +208,7 @@ def _kind(
         unit=unit,
         check=check if exact is not None or explain is not None else check_pattern,
         convert=convert,
+        plain=plain,
         write=write,
         fast=fast,
         fast_check=fast_check,
@@ -161,20 +219,23 @@ def _kind(
 def write_checked(kind: Kind, value: object) -> str:
     """The text of a line for a typed value, checked the way the parser checks a line.
 
-    The kind writes the value as the kernel would (``TypeError``/``ValueError``
-    when it cannot), the parser's check reads that text, and the text must read
-    back as the value itself: so a value can neither be coerced nor spill into
-    another line. Returns the text as stored, without padding.
+    The kind takes the plain value out of ``value`` (``TypeError`` for a wrong
+    type) and writes it as the kernel would (``ValueError`` when it cannot), the
+    parser's check reads that text, and the text must read back as the plain
+    value: so a value can neither be coerced nor spill into another line. Only
+    plain values are compared and shown: no method of the caller's own
+    subclasses is called. Returns the text as stored, without padding.
     """
-    printed = kind._write(value)
+    plain = kind._plain(value)
+    printed = kind._write(plain)
     text = printed.strip(_BLANKS) if kind._padded else printed
     reason = kind._check(text)
     if reason is None:
         back = kind._convert(text)
-        if back != value:
+        if back != plain:
             reason = f"it would read back as {_short(back)}"
     if reason is not None:
-        raise ValueError(f"{_short(value)} cannot be written: {reason}")
+        raise ValueError(f"{_short(plain)} cannot be written: {reason}")
     return text
 
 
@@ -223,18 +284,77 @@ def _shown(number: int) -> str:
 
 
 def _short(value: object) -> str:
-    """A repr of a value short enough for an error message."""
+    """A repr of a plain value short enough for an error message."""
     if isinstance(value, int):
         return _shown(value)
     text = repr(value)
     return text if len(text) <= 80 else text[:60] + "..." + text[-12:]
 
 
+# Plain values (``Kind._plain``): a caller's subclass of a builtin type may
+# override any method (__eq__, __iter__, __format__, __repr__...), so each value
+# is read through the builtin type's own methods, and everything after it
+# (writing, reading back, comparing, error messages) sees only plain values.
+
+
 def _int(value: object) -> int:
     """``value`` as a plain int; TypeError for anything else (a bool included)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an int, not {type(value).__name__}")
-    return int.__index__(value)  # a plain int even from a subclass that formats itself oddly
+    return int.__index__(value)  # the builtin method: a plain int even from a subclass
+
+
+def _plain_bool(value: object) -> bool:
+    if not isinstance(value, bool):  # bool cannot be subclassed: it is plain
+        raise TypeError(f"expected a bool (True or False), not {type(value).__name__}")
+    return value
+
+
+def _plain_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a str, not {type(value).__name__}")
+    return "".join((value,))  # a plain str, even from a subclass (join calls none of its methods)
+
+
+def _plain_tuple(
+    value: object, item: Callable[[object], Any], length: Optional[int] = None
+) -> tuple[Any, ...]:
+    """A plain tuple of the plain items of ``value``, ``length`` of them when given."""
+    if not isinstance(value, tuple):
+        raise TypeError(f"expected a tuple, not {type(value).__name__}")
+    items = tuple(map(item, tuple.__iter__(value)))
+    if length is not None and len(items) != length:
+        raise ValueError(f"expected {length} numbers, not {len(items)}: {_short(items)}")
+    return items
+
+
+def _plain_ints(value: object) -> tuple[int, ...]:
+    return _plain_tuple(value, _int)
+
+
+def _plain_set(value: object) -> frozenset[int]:
+    if not isinstance(value, (set, frozenset)):
+        raise TypeError(f"expected a frozenset, not {type(value).__name__}")
+    items = frozenset.__iter__ if isinstance(value, frozenset) else set.__iter__
+    return frozenset(map(_int, items(value)))  # type: ignore[arg-type]
+
+
+def _plain_state(value: object) -> TaskState:
+    if not isinstance(value, TaskState):
+        raise TypeError(f"expected a TaskState, not {type(value).__name__}")
+    if not isinstance(value.letter, str) or not isinstance(value.meaning, str):
+        raise TypeError("a TaskState holds two str")
+    return TaskState(_plain_str(value.letter), _plain_str(value.meaning))
+
+
+def _plain_words(value: object) -> tuple[str, ...]:
+    return _plain_tuple(value, _plain_word)
+
+
+def _plain_word(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a tuple of str, not of {type(value).__name__}")
+    return _plain_str(value)
 
 
 def _below(value: object, limit: int, what: str) -> int:
@@ -259,9 +379,7 @@ def _write_bytes(value: object) -> str:
     return f"{_below(value, 10**20, 'a size of at most 20 decimal digits'):8d} bytes"
 
 
-def _write_bool(value: object) -> str:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected a bool (True or False), not {type(value).__name__}")
+def _write_bool(value: bool) -> str:
     return "1" if value else "0"
 
 
@@ -315,64 +433,63 @@ def _groups(text: str) -> tuple[int, ...]:
     return _groups_cached(text) if len(text) <= 256 else _groups_uncached(text)
 
 
-def _tuple_of(value: object, length: Optional[int] = None) -> tuple[Any, ...]:
-    if not isinstance(value, tuple):
-        raise TypeError(f"expected a tuple, not {type(value).__name__}")
-    if length is not None and len(value) != length:
-        raise ValueError(f"expected {length} numbers, not {len(value)}: {_short(value)}")
-    return value
+def _plain_ids(value: object) -> tuple[int, ...]:
+    return _plain_tuple(value, _int, 4)
 
 
-def _id_texts(value: object, length: Optional[int] = None) -> list[str]:
-    ids = _tuple_of(value, length)
+def _id_texts(ids: tuple[int, ...]) -> list[str]:
     return [str(_below(one, 2**32, "a 32-bit id (0 to 4294967295)")) for one in ids]
 
 
-def _write_ids(value: object) -> str:
-    return "\t".join(_id_texts(value, 4))
+def _write_ids(value: tuple[int, ...]) -> str:
+    return "\t".join(_id_texts(value))
 
 
-def _write_groups(value: object) -> str:
+def _write_groups(value: tuple[int, ...]) -> str:
     # Since 4.9 groups are separated by spaces and the list ends in one
     # trailing space, so an empty list is a single space (fs/proc/array.c).
     return " ".join(_id_texts(value)) + " "
 
 
-def _write_tab_list(value: object) -> str:
-    ids = _tuple_of(value)
-    return "\t".join(str(_below(one, 10**10, "an id of at most 10 digits")) for one in ids)
+def _write_tab_list(value: tuple[int, ...]) -> str:
+    return "\t".join(str(_below(one, 10**10, "an id of at most 10 digits")) for one in value)
 
 
-def _write_sigq(value: object) -> str:
-    queued, limit = _tuple_of(value, 2)
+def _plain_sigq(value: object) -> tuple[int, ...]:
+    return _plain_tuple(value, _int, 2)
+
+
+def _write_sigq(value: tuple[int, ...]) -> str:
+    queued, limit = value
     return f"{_decimal(queued)}/{_decimal(limit)}"  # "%u/%lu"
 
 
 # ---- sets of CPU or node numbers ------------------------------------------------
 
-#: "%*pb" prints at most 1024 32-bit words here (the pattern): bit numbers below this.
-_MAX_BITS = 32 * 1024
-#: "%*pbl" numbers have at most 5 digits here (the pattern).
-_MAX_LISTED = 100_000
+#: CPU and node numbers are below this, in both forms ("%*pb": at most 256
+#: words of 32 bits; "%*pbl": numbers of at most four digits, checked below it).
+#: NR_CPUS is at most 8192 on any architecture (arch/x86/Kconfig
+#: NR_CPUS_RANGE_END with CPUMASK_OFFSTACK; arch/powerpc/platforms/Kconfig.cputype
+#: "range 2 8192"), and MAX_NUMNODES (1 << NODES_SHIFT, at most 10: mm/Kconfig)
+#: is smaller. A bound on the numbers bounds the sets a short text converts to.
+_MAX_CPUS = 8192
 
 
 def _bits(text: str) -> frozenset[int]:
-    # One pass over the binary digits: shifting a 32,768-bit number once per
+    # One pass over the binary digits: shifting an 8,192-bit number once per
     # bit would take time quadratic in its length.
     binary = f"{int(text.replace(',', ''), 16):b}"
     return frozenset(compress(range(len(binary) - 1, -1, -1), map("1".__eq__, binary)))
 
 
-def _number_set(value: object, limit: int) -> list[int]:
-    if not isinstance(value, (set, frozenset)):
-        raise TypeError(f"expected a frozenset, not {type(value).__name__}")
-    return sorted(_below(one, limit, f"a number from 0 to {limit - 1}") for one in value)
+def _number_list(value: frozenset[int]) -> list[int]:
+    return sorted(_below(one, _MAX_CPUS, f"a number from 0 to {_MAX_CPUS - 1}") for one in value)
 
 
-def _write_hex_words(value: object) -> str:
+def _write_hex_words(value: frozenset[int]) -> str:
     # bitmap_string() in lib/vsprintf.c: 32-bit words, most significant first,
     # the first one without leading zeros, the others eight digits wide.
-    numbers = _number_set(value, _MAX_BITS)
+    numbers = _number_list(value)
     binary = ["0"] * ((numbers[-1] + 1) if numbers else 1)
     for number in numbers:
         binary[-1 - number] = "1"
@@ -383,8 +500,8 @@ def _write_hex_words(value: object) -> str:
     return ",".join(words)
 
 
-_HEX_WORDS = (
-    f"[0-9a-f]{{1,8}}(?:,[0-9a-f]{{8}}){{0,1023}}{_P}"  # "%*pb": words, most significant first
+_HEX_WORDS = (  # "%*pb": at most _MAX_CPUS / 32 words, most significant first
+    f"[0-9a-f]{{1,8}}(?:,[0-9a-f]{{8}}){{0,{_MAX_CPUS // 32 - 1}}}{_P}"
 )
 _HEX_WORDS_EXPECTED = "expected comma-separated 32-bit words of lower-case hexadecimal digits"
 
@@ -418,6 +535,8 @@ def _explain_any_ranges(text: str) -> Optional[str]:
         high = int(last) if last else low
         if high < low:
             return f"range {part} runs backwards"
+        if high >= _MAX_CPUS:
+            return f"{high} is not a CPU or node number (at most {_MAX_CPUS - 1})"
         if low <= previous:
             return f"{part} is not above the numbers before it (ranges are ascending and disjoint)"
         previous = high
@@ -427,12 +546,30 @@ def _explain_any_ranges(text: str) -> Optional[str]:
 _explain_short_ranges = lru_cache(maxsize=64)(_explain_any_ranges)
 
 
+#: Sets kept once converted hold at most this many numbers: some 16 KiB each. A
+#: short text can stand for a large set ("0-8191": 8,192 numbers, half a MiB).
+_KEPT_NUMBERS = 256
+
+
 def _ranges(text: str) -> frozenset[int]:
-    return _short_ranges(text) if len(text) <= 64 else _any_ranges(text)
+    # A machine's processes share a few short lists ("0-63"): those are kept.
+    if len(text) <= 64:
+        kept = _short_ranges(text)
+        if kept is not None:
+            return kept
+    return _any_ranges(text)
+
+
+@lru_cache(maxsize=64)
+def _short_ranges(text: str) -> Optional[frozenset[int]]:
+    """The set of a short list when it is small; None (all that is kept) when it is not,
+    and the caller converts it again, each time."""
+    numbers = _any_ranges(text)
+    return numbers if len(numbers) <= _KEPT_NUMBERS else None
 
 
 def _any_ranges(text: str) -> frozenset[int]:
-    # Checked ascending and disjoint: at most _MAX_LISTED numbers, each made once.
+    # Checked ascending and disjoint: at most _MAX_CPUS numbers, each made once.
     spans = []
     for part in text.split(","):
         if part:
@@ -441,12 +578,9 @@ def _any_ranges(text: str) -> frozenset[int]:
     return frozenset(chain.from_iterable(spans))
 
 
-_short_ranges = lru_cache(maxsize=64)(_any_ranges)
-
-
-def _write_range_list(value: object) -> str:
+def _write_range_list(value: frozenset[int]) -> str:
     # bitmap_list_string() in lib/vsprintf.c: ascending "a" or "a-b", comma-separated.
-    numbers = _number_set(value, _MAX_LISTED)
+    numbers = _number_list(value)
     parts: list[str] = []
     start = 0
     for index, number in enumerate(numbers):
@@ -465,11 +599,7 @@ def _state(text: str) -> TaskState:
     return TaskState(letter=text[0], meaning=text[3:-1])
 
 
-def _write_state(value: object) -> str:
-    if not isinstance(value, TaskState):
-        raise TypeError(f"expected a TaskState, not {type(value).__name__}")
-    if not isinstance(value.letter, str) or not isinstance(value.meaning, str):
-        raise TypeError("a TaskState holds two str")
+def _write_state(value: TaskState) -> str:
     return f"{value.letter} ({value.meaning})"  # "%c (%s)"
 
 
@@ -479,20 +609,15 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(filter(None, text.replace("\t", " ").split(" ")))
 
 
-def _write_words(value: object) -> str:
-    words = _tuple_of(value)
-    for word in words:
-        if not isinstance(word, str):
-            raise TypeError(f"expected a tuple of str, not of {type(word).__name__}")
+def _write_words(value: tuple[str, ...]) -> str:
+    for word in value:
         if not word or " " in word or "\t" in word or "\n" in word:
-            raise ValueError(f"{word!r} is not one word (no blanks, not empty)")
-    return "".join(f"{word} " for word in words)  # "%s " per feature
+            raise ValueError(f"{_short(word)} is not one word (no blanks, not empty)")
+    return "".join(f"{word} " for word in value)  # "%s " per feature
 
 
-def _write_str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a str, not {type(value).__name__}")
-    return "".join((value,))  # a plain str, even from a subclass (join calls none of its methods)
+def _write_str(value: str) -> str:
+    return value
 
 
 def _check_text(text: str) -> Optional[str]:
@@ -519,10 +644,10 @@ def _unescape_name(text: str) -> str:
     return re.sub(r"\\(.)", lambda match: "\n" if match[1] == "n" else "\\", text)
 
 
-def _write_name(value: object) -> str:
+def _write_name(value: str) -> str:
     # string_escape_str()/seq_escape_str() with "\n\\": only newline and
     # backslash are escaped, every other byte is written raw.
-    return _write_str(value).replace("\\", "\\\\").replace("\n", "\\n")
+    return value.replace("\\", "\\\\").replace("\n", "\\n")
 
 
 # ---- the kinds ------------------------------------------------------------------
@@ -534,6 +659,7 @@ KB = _kind(
     unit="bytes",
     pattern=rf"{_U64} kB",  # "%8lu kB"; the padding is stripped with the separator
     convert=lambda text: int(text[:-3]) * 1024,
+    plain=_int,
     write=_write_kb,
     fast=r" *[0-9]{1,20} kB",  # right-aligned in 8 columns
     padded=True,
@@ -545,6 +671,7 @@ BYTES = _kind(
     unit="bytes",
     pattern=rf"{_U64} bytes",  # "%8lu bytes" (task_mem() in fs/proc/task_nommu.c)
     convert=lambda text: int(text[:-6]),
+    plain=_int,
     write=_write_bytes,
     fast=r" *[0-9]{1,20} bytes",
     padded=True,
@@ -555,6 +682,7 @@ INT = _kind(
     "a decimal number of at most 20 digits",
     pattern=_U64,
     convert=int,
+    plain=_int,
     write=_decimal,
     fast=_U64,
 )
@@ -564,6 +692,7 @@ BOOL = _kind(
     "0 or 1",
     pattern="[01]",
     convert=lambda text: text == "1",
+    plain=_plain_bool,
     write=_write_bool,
     fast="[01]",
 )
@@ -573,6 +702,7 @@ OCTAL = _kind(
     "four octal digits starting with 0",
     pattern="0[0-7]{3}",  # "%#04o" (task_state(), Umask)
     convert=lambda text: int(text, 8),
+    plain=_int,
     write=_write_octal,
     fast="0[0-7]{3}",
 )
@@ -582,6 +712,7 @@ PERCENT = _kind(
     "a percentage such as 98%",
     pattern="[0-9]{1,3}%",  # "%lu%%" (SleepAVG, 2.6.0 to 2.6.22)
     convert=lambda text: int(text[:-1]),
+    plain=_int,
     write=_write_percent,
     fast="[0-9]{1,3}%",
 )
@@ -591,6 +722,7 @@ STATE = _kind(
     "a letter and a word in parentheses, such as R (running)",
     pattern=r"[^ \t\n] \([^()\n]*\)",  # "%c (%s)" from task_state_array in fs/proc/array.c
     convert=_state,
+    plain=_plain_state,
     write=_write_state,
     fast=r"[^ \t\n] \([^()\n]*\)",
 )
@@ -602,6 +734,7 @@ IDS = _kind(
     exact=rf"{_ID_ANY}[\t ]+{_ID_ANY}[\t ]+{_ID_ANY}[\t ]+{_ID_ANY}",
     explain=_explain_ids,
     convert=_ids,
+    plain=_plain_ids,
     write=_write_ids,
     fast=rf"{_ID32}\t{_ID32}\t{_ID32}\t{_ID32}",
 )
@@ -613,6 +746,7 @@ GROUPS = _kind(
     exact=rf"(?:{_ID_ANY}(?:[\t ]+{_ID_ANY})*{_P})?",
     explain=_explain_ids,
     convert=_groups,
+    plain=_plain_ints,
     write=_write_groups,
     # "%u " per group; since 4.9 a lone " " when there are none. Four groups per
     # repetition (the engine's cost is per repetition) and then at most three:
@@ -627,6 +761,7 @@ TAB_LIST = _kind(
     "one or more decimal ids separated by tabs",
     pattern=rf"{_U32}(?:[\t ]+{_U32})*{_P}",  # NStgid and friends: one id per pid namespace
     convert=lambda text: tuple(map(int, text.split())),
+    plain=_plain_ints,
     write=_write_tab_list,
     fast=rf"{_U32}(?:\t{_U32})*{_P}",
 )
@@ -636,6 +771,7 @@ SIGQ = _kind(
     "two decimal numbers separated by '/'",
     pattern=rf"{_U64}/{_U64}",  # "%u/%lu": queued signals / RLIMIT_SIGPENDING
     convert=lambda text: SigQ(*map(int, text.split("/"))),
+    plain=_plain_sigq,
     write=_write_sigq,
     fast=rf"{_U64}/{_U64}",
 )
@@ -645,6 +781,7 @@ HEX_MASK = _kind(
     "at most 64 lower-case hexadecimal digits",
     pattern="[0-9a-f]{1,64}",  # render_sigset_t() / seq_put_hex_ll(): 16 digits, 32 on MIPS
     convert=lambda text: int(text, 16),
+    plain=_int,
     write=_write_hex_mask,
     fast="[0-9a-f]{1,64}",
 )
@@ -654,6 +791,7 @@ HEX_NUMBER = _kind(
     "0x followed by at most 16 lower-case hexadecimal digits",
     pattern="0x[0-9a-f]{1,16}",  # "%#lx" (untag_mask)
     convert=lambda text: int(text, 16),
+    plain=_int,
     write=_write_hex_number,
     fast="0x[0-9a-f]{1,16}",
 )
@@ -663,6 +801,7 @@ HEX_WORDS = _kind(
     _HEX_WORDS_EXPECTED[len("expected ") :],
     pattern=_HEX_WORDS,
     convert=_bits,
+    plain=_plain_set,
     write=_write_hex_words,
     # Matching hex digits one character class at a time costs a third of a whole
     # template (Mems_allowed is 32 words with MAX_NUMNODES = 1024), and every
@@ -675,12 +814,14 @@ RANGE_LIST = _kind(
     "range_list",
     "frozenset[int]",
     "ascending numbers and ranges such as 0-3,8 separated by commas",
-    pattern=f"(?:[0-9]{{1,5}}(?:-[0-9]{{1,5}})?(?:,[0-9]{{1,5}}(?:-[0-9]{{1,5}})?)*{_P})?",  # %*pbl
+    pattern=f"(?:[0-9]{{1,4}}(?:-[0-9]{{1,4}})?(?:,[0-9]{{1,4}}(?:-[0-9]{{1,4}})?)*{_P})?",  # %*pbl
     explain=_explain_ranges,
     convert=_ranges,
+    plain=_plain_set,
     write=_write_range_list,
-    # A regular expression cannot see ranges out of order: the fast path checks that.
-    fast=f"(?:[0-9]{{1,5}}(?:-[0-9]{{1,5}})?(?:,[0-9]{{1,5}}(?:-[0-9]{{1,5}})?)*{_P})?",
+    # A regular expression cannot see ranges out of order or numbers above 8191:
+    # the fast path checks those.
+    fast=f"(?:[0-9]{{1,4}}(?:-[0-9]{{1,4}})?(?:,[0-9]{{1,4}}(?:-[0-9]{{1,4}})?)*{_P})?",
     fast_check=_explain_ranges,
 )
 WORDS = _kind(
@@ -689,6 +830,7 @@ WORDS = _kind(
     "words separated by spaces",
     pattern=f"[^ \t\n]*(?:[ \t]+[^ \t\n]+)*{_P}",  # "%s " per feature (arch/x86/kernel/cpu/proc.c)
     convert=_words,
+    plain=_plain_words,
     write=_write_words,
     fast=rf"(?:[^ \t\n]+ )*{_P}",
     padded=True,
@@ -700,6 +842,7 @@ TEXT = _kind(
     pattern="(?s:.*)",
     explain=_check_text,
     convert=str,
+    plain=_plain_str,
     write=_write_str,
     fast=r"[^\n]*",  # one line; blanks around it are stripped by the fast path
 )
@@ -711,6 +854,7 @@ NAME = _kind(
     # only "\n\\": newline and backslash are escaped, every other byte is raw.
     pattern=rf"[^\\\n]*(?:\\[n\\][^\\\n]*)*{_P}",
     convert=_unescape_name,
+    plain=_plain_str,
     write=_write_name,
     # Exactly one tab after "Name:"; every other blank belongs to the name.
     fast=rf"[^\\\n]*(?:\\[n\\][^\\\n]*)*{_P}",

@@ -309,9 +309,10 @@ class ProcStatus(Mapping[str, Any]):
         if not isinstance(fields, Mapping):
             raise TypeError(f"fields must be a mapping, not {type(fields).__name__}")
         texts: dict[str, str] = {}
-        for key, value in fields.items():
-            if not isinstance(key, str):
-                raise FieldTypeError(repr(key), "a field name is a str")
+        for given, value in fields.items():
+            if not isinstance(given, str):
+                raise FieldTypeError(_shown_key(given), "a field name is a str")
+            key = "".join((given,))  # a plain str: none of a subclass's methods runs
             if not key or ":" in key or "\n" in key:
                 raise FieldValueError(key, "a field name is not empty and has no ':' or newline")
             if value is not None:
@@ -633,7 +634,8 @@ class ProcStatus(Mapping[str, Any]):
         """
         texts = dict(zip(self._keys, self._all_texts()))
         values = dict(self._values)  # what was converted stays valid for the other lines
-        for attribute, value in changes.items():
+        for given, value in changes.items():
+            attribute = "".join((given,))  # a plain str: none of a subclass's methods runs
             spec = BY_ATTRIBUTE.get(attribute)
             if spec is None:
                 raise FieldTypeError(attribute, "ProcStatus has no field of this attribute name")
@@ -645,6 +647,21 @@ class ProcStatus(Mapping[str, Any]):
         status = ProcStatus._from_texts(texts)
         status._values = values
         return status
+
+
+def require_status(value: object, function: str) -> None:
+    """TypeError unless ``value`` is a ProcStatus: a mapping of the same keys is no
+    status (its values were never checked), and anything else has no lines."""
+    if not isinstance(value, ProcStatus):
+        raise TypeError(f"{function}() takes a ProcStatus, not {type(value).__name__}")
+
+
+def _shown_key(key: object) -> str:
+    """A key that is no str, for an error message: repr() of builtin values only
+    (a caller's own class may do anything in its __repr__)."""
+    if type(key) in (int, float, bytes, bool, type(None)):
+        return repr(key)
+    return f"<{type(key).__name__} object>"
 
 
 def _write(key: str, value: object) -> str:

@@ -170,6 +170,9 @@ _UNITS = (("B", 1), ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB"
 _LABEL_WIDTH = 48
 _NAN = float("nan")
 _TITLE_WIDTH = 100
+#: For a line of one point, which matplotlib does not draw (a line needs two): a
+#: process sampled once (it exited before the next sample), or a single sample.
+_ALONE: dict[str, Any] = {"marker": "o", "markersize": 4}
 
 
 def plot_memory(
@@ -248,7 +251,15 @@ def plot_memory(
             # A process not alive at a sample has no point there: its line stops.
             for p, label, colour in zip(shown, labels, line_colours):
                 values = [sample.rss.get(p.pid, _NAN) / unit for sample in samples]
-                axes.plot(times, values, color=colour, linewidth=1.4, label=label)
+                points = sum(p.pid in sample.rss for sample in samples)
+                axes.plot(
+                    times,
+                    values,
+                    color=colour,
+                    linewidth=1.4,
+                    label=label,
+                    **_ALONE if points < 2 else {},
+                )
         _draw_peaks(axes, processes, colours, last_time, unit, highlighted={id(p) for p in shown})
         for (label, value), (colour, style) in zip(references, _REFERENCE_STYLES):
             axes.axhline(
@@ -286,7 +297,12 @@ def _draw_stack(
     axes.stackplot(times, *bands, labels=labels, colors=colours, alpha=0.7, linewidth=0)
     label, totals = total
     axes.plot(
-        times, [value / unit for value in totals], color="black", linewidth=1.2, label=_text(label)
+        times,
+        [value / unit for value in totals],
+        color="black",
+        linewidth=1.2,
+        label=_text(label),
+        **_ALONE if len(times) < 2 else {},
     )
 
 

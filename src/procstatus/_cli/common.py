@@ -29,10 +29,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any, Optional, TextIO, cast
+from typing import TYPE_CHECKING, Any, Optional, TextIO, cast
 
 from .._errors import ProcessNotFoundError, ProcfsNotFoundError, StatusParseError
 from .._units import show_size
+
+if TYPE_CHECKING:
+    from .._model import ProcStatus
 
 __all__ = [
     "COMMANDS",
@@ -46,6 +49,7 @@ __all__ = [
     "CommandError",
     "OutputError",
     "add_common",
+    "add_repeat",
     "announce",
     "explain",
     "guarded_streams",
@@ -58,6 +62,7 @@ __all__ = [
     "report",
     "root_arg",
     "seconds",
+    "shown_name",
 ]
 
 PROG = "procstatus"
@@ -126,17 +131,49 @@ def positive_int(text: str) -> int:
     return number
 
 
+#: The shortest and longest --interval. Below 10 ms a sample would cost more than
+#: the interval (a scan of every process takes milliseconds); above 1e6 s (11.6
+#: days) nobody waits, and far above it the schedule overflows: time.sleep() and
+#: time.localtime() take no more than time_t holds, and a 5e-324 s interval made
+#: the count of intervals missed infinite.
+MIN_SECONDS = 0.01
+MAX_SECONDS = 1e6
+
+
 def seconds(text: str) -> float:
     try:
         number = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < number < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    if not MIN_SECONDS <= number <= MAX_SECONDS:  # NaN too: it compares false
+        raise argparse.ArgumentTypeError(
+            f"must be from {MIN_SECONDS:g} to {MAX_SECONDS:.0f} seconds, not {text}"
+        )
     return number
 
 
 # ---- options several commands share ------------------------------------------------------
+
+
+def add_repeat(
+    parser: argparse.ArgumentParser,
+    *,
+    interval: Optional[float],
+    interval_help: str,
+    count_help: str,
+) -> None:
+    """--interval and --count, which top and watch share (the bounds of :func:`seconds`)."""
+    parser.add_argument(
+        "--interval",
+        "-i",
+        metavar="S",
+        type=seconds,
+        default=interval,
+        help=f"{interval_help}; S from {MIN_SECONDS:g} to {MAX_SECONDS:.0f}",
+    )
+    parser.add_argument(
+        "--count", "-c", metavar="N", type=positive_int, default=None, help=count_help
+    )
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -346,6 +383,16 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def shown_name(status: ProcStatus) -> str:
+    """A process's name for the terminal: as the kernel printed it (``\\`` for a
+    backslash, ``\n`` for a newline), escaped by :func:`printable`; "?" without one.
+
+    Not ``status.name``: once unescaped, a name holding a backslash and an "n"
+    would look like one holding a newline.
+    """
+    return printable(status.raw("Name")) if "Name" in status else "?"
 
 
 def _escape(char: str) -> str:

@@ -35,6 +35,7 @@ from .common import (
     pid_arg,
     printable,
     report,
+    shown_name,
 )
 
 __all__ = ["DESCRIPTION", "build_parser", "main", "show"]
@@ -189,7 +190,7 @@ def _read_file(path: str) -> ProcStatus:
 
 
 def _header(status: ProcStatus, path: Optional[str]) -> str:
-    name = printable(status.raw("Name")) if "Name" in status else "?"
+    name = shown_name(status)
     pid, tgid = status.get("Pid"), status.get("Tgid")
     if pid is None:
         head = f"process ?: {name}"

@@ -47,13 +47,14 @@ from .common import (
     EXIT_OK,
     PROG,
     add_common,
+    add_repeat,
     explain,
     json_text,
     optional_size,
     positive_int,
     printable,
     report,
-    seconds,
+    shown_name,
 )
 from .schedule import next_due
 from .screen import Screen
@@ -199,22 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="match --name against the command line, and show the command line instead of the name",
     )
-    parser.add_argument(
-        "--interval",
-        "-i",
-        metavar="S",
-        type=seconds,
-        default=None,
-        help="list again every S seconds: redrawn in place on a terminal (q or Ctrl-C quits),"
-        " one listing after another elsewhere",
-    )
-    parser.add_argument(
-        "--count",
-        "-c",
-        metavar="N",
-        type=positive_int,
-        default=None,
-        help="with --interval: stop after N listings",
+    add_repeat(
+        parser,
+        interval=None,
+        interval_help="list again every S seconds: redrawn in place on a terminal (q or Ctrl-C"
+        " quits), one listing after another elsewhere",
+        count_help="with --interval: stop after N listings",
     )
     parser.add_argument(
         "--json", action="store_true", help="a JSON list of the processes' full status objects"
@@ -416,7 +407,7 @@ def _user_of(status: ProcStatus) -> str:
 def _name_of(row: _Row) -> str:
     if row.command:
         return printable(row.command)
-    return printable(row.status.raw("Name")) if "Name" in row.status else "?"
+    return shown_name(row.status)
 
 
 def _json_lines(rows: Sequence[_Row], number: Optional[int] = None) -> list[str]:

@@ -12,10 +12,13 @@ Sources:
   starts the command, follows its tree with ptrace and calls back with each
   sample it takes (``TreeSample``: at every interval and after forks, execs
   and exits of the tree, at most one such per tenth of the interval). The
-  callback runs in the engine's tracer thread, so it only queues the sample; a
-  writer thread of this module writes it, and a slow reader of the output never
-  holds up the tracer or the tree. At the end
-  comes ``run``'s report, with the exact peak of every process.
+  callback runs in the engine's tracer thread, so it only queues the sample
+  (:class:`_Pending`, never waiting for the output); a writer thread of this
+  module writes it, and a slow reader of the output never holds up the tracer
+  or the tree. The queue is bounded: when the reader falls behind, the oldest
+  samples waiting are dropped (text shows one line per interval anyway; with
+  --json and --csv the number dropped is reported on stderr). At the end comes
+  ``run``'s report, with the exact peak of every process.
 
 Writers (``--json``, ``--csv``, or text), each flushed at every sample so that
 ``| jq``, ``| tee`` and ``tail -f`` see samples as they come:
@@ -39,10 +42,10 @@ import csv
 import datetime
 import errno
 import json
-import queue
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, TextIO, cast
 
@@ -59,13 +62,13 @@ from .common import (
     PROG,
     CommandError,
     add_common,
+    add_repeat,
     explain,
     out_of_range,
     pid_arg,
-    positive_int,
     printable,
     report,
-    seconds,
+    shown_name,
 )
 from .plotting import add_plot_option, check_plot_option, write_plot
 from .run import format_run_result
@@ -103,21 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         " sample, flushed at once, for jq, tee and scripts.",
     )
     parser.add_argument("pids", metavar="PID", type=pid_arg, nargs="*", help="processes to watch")
-    parser.add_argument(
-        "--interval",
-        "-i",
-        metavar="S",
-        type=seconds,
-        default=1.0,
-        help="seconds between samples (default: 1)",
-    )
-    parser.add_argument(
-        "--count",
-        "-c",
-        metavar="N",
-        type=positive_int,
-        default=None,
-        help="stop after N samples (default: until Ctrl-C or the processes exit; PIDs only)",
+    add_repeat(
+        parser,
+        interval=1.0,
+        interval_help="seconds between samples (default: 1)",
+        count_help="stop after N samples (default: until Ctrl-C or the processes exit; PIDs only)",
     )
     parser.add_argument(
         "--elapsed",
@@ -264,6 +257,15 @@ class _CsvWriter:
         self._out.flush()
 
 
+def _writer(options: argparse.Namespace, out: TextIO, text: Callable[[], _Writer]) -> _Writer:
+    """The writer of --json or --csv, else the text one ``text`` makes."""
+    if options.json:
+        return _JsonWriter(out)
+    if options.csv:
+        return _CsvWriter(out)
+    return text()
+
+
 # ---- watch PID [PID ...] ------------------------------------------------------------------
 
 
@@ -359,13 +361,7 @@ def watch(options: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     out = sys.stdout if out is None else out
     pids: list[int] = list(dict.fromkeys(options.pids))  # once each, in the order given
     names = _names(pids, options.root) if len(pids) > 1 or options.plot else ["?"] * len(pids)
-    writer: Any
-    if options.json:
-        writer = _JsonWriter(out)
-    elif options.csv:
-        writer = _CsvWriter(out)
-    else:
-        writer = _PidText(out, pids, options, names)
+    writer = _writer(options, out, lambda: _PidText(out, pids, options, names))
     tallies = {pid: _Tally() for pid in pids}
     samples: list[_Sample] = []
     failure: Optional[CommandError] = None
@@ -438,7 +434,7 @@ def _names(pids: Sequence[int], root: str) -> list[str]:
     names = []
     for pid in pids:
         try:
-            names.append(printable(read_pid(pid, root).name or "?"))
+            names.append(shown_name(read_pid(pid, root)))
         except (OSError, ValueError):
             names.append("?")
     return names
@@ -584,6 +580,61 @@ class _TreeText:
         self._out.flush()
 
 
+#: How much may wait for the writer: one unit per sample and one per process in
+#: it (a few hundred bytes each), so some 20 MB at most, whatever the tree's size.
+_PENDING_LIMIT = 50_000
+
+
+class _Pending:
+    """The samples the tracer hands to the writer thread, oldest first, bounded.
+
+    ``put`` never waits for the output (its lock is held only to link or unlink
+    a sample), so a reader that stops reading holds up neither the tracer nor
+    the traced command. Beyond ``limit`` units (a sample counts one plus its
+    processes), the oldest samples waiting are dropped and counted in
+    ``dropped``; the newest is always kept.
+    """
+
+    def __init__(self, limit: Optional[int] = None) -> None:
+        self._limit = _PENDING_LIMIT if limit is None else limit
+        self._ready = threading.Condition()
+        self._samples: deque[SampleLike] = deque()
+        self._held = 0
+        self._closed = False
+        self.dropped = 0
+
+    def put(self, sample: SampleLike) -> None:
+        with self._ready:
+            if self._closed:
+                return
+            self._samples.append(sample)
+            self._held += 1 + len(sample.rss)
+            while self._held > self._limit and len(self._samples) > 1:
+                self._held -= 1 + len(self._samples.popleft().rss)
+                self.dropped += 1
+            self._ready.notify()
+
+    def get(self) -> Optional[SampleLike]:
+        """The oldest sample waiting; None once closed and empty."""
+        with self._ready:
+            while not self._samples and not self._closed:
+                self._ready.wait()
+            if not self._samples:
+                return None
+            sample = self._samples.popleft()
+            self._held -= 1 + len(sample.rss)
+            return sample
+
+    def close(self, *, discard: bool = False) -> None:
+        """No more samples: ``get`` gives what waits, then None (nothing with ``discard``)."""
+        with self._ready:
+            self._closed = True
+            if discard:
+                self._samples.clear()
+                self._held = 0
+            self._ready.notify_all()
+
+
 def _tree_sample(tree: SampleLike, start_wall: float) -> _Sample:
     readings = tuple(_Reading(pid, rss, None) for pid, rss in sorted(tree.rss.items()))
     return _Sample(
@@ -604,28 +655,18 @@ def _engine() -> _Engine:
 def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO) -> int:
     """Run ``command``, write its tree's samples as they come, then run's report."""
     engine = _engine()
-    writer: Any
-    if options.json:
-        writer = _JsonWriter(out)
-    elif options.csv:
-        writer = _CsvWriter(out)
-    else:
-        writer = _TreeText(out, options, command)
-    pending: queue.SimpleQueue[Optional[SampleLike]] = queue.SimpleQueue()
+    writer = _writer(options, out, lambda: _TreeText(out, options, command))
+    pending = _Pending()
     failures: list[BaseException] = []
     start_wall = time.time()
 
     def write_samples() -> None:
         try:
-            while True:
-                tree = pending.get()
-                if tree is None:
-                    return
+            for tree in iter(pending.get, None):
                 writer.sample(_tree_sample(tree, start_wall))
         except BaseException as error:  # e.g. BrokenPipeError: stop writing, keep tracing
             failures.append(error)
-            while pending.get() is not None:
-                pass
+            pending.close(discard=True)
 
     thread = threading.Thread(target=write_samples, name="procstatus-watch-writer", daemon=True)
     thread.start()
@@ -644,10 +685,15 @@ def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO)
         _say(f"{command[0]}: {error.strerror or error}")
         return _STATUS_CANNOT_RUN
     finally:
-        pending.put(None)
+        pending.close()
         thread.join()
     if failures:
         raise failures[0]
+    if pending.dropped and (options.json or options.csv):
+        _say(
+            f"{pending.dropped} samples were not written: the output was read more slowly"
+            " than they came"
+        )
     _report_run(result, options, out)
     if options.plot is not None:
         write_plot(options.plot, lambda: plot_run(options.plot, result))
