@@ -488,7 +488,7 @@ def test_live_watch_several_pids_named_as_the_kernel_escapes_them() -> None:
 
 # ---- watch -- CMD: the run engine's samples, written as they come ------------------------
 #
-# The engine (run_command with on_sample, TreeSample, as CONTRACTS.md describes them) is
+# The engine (procstatus.run_command with on_sample, and its TreeSample, docs/peak.md) is
 # replaced here by one that replays samples from another thread, as the tracer thread
 # calls back; the live tests below run the real one.
 
@@ -790,23 +790,6 @@ def test_a_stalled_reader_holds_up_neither_the_tracer_nor_memory(
     assert json.loads(report) == TREE_RESULT.to_json_dict()
 
 
-def test_watch_command_needs_the_tree_engine(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.delattr(procstatus._run, "TreeSample", raising=False)
-    assert main(["watch", "--", "true"]) == 1
-    assert capsys.readouterr() == (
-        "",
-        "procstatus: watch -- CMD needs the run engine that samples a command's tree\n",
-    )
-
-
-requires_tree_engine = pytest.mark.skipif(
-    not hasattr(procstatus._run, "TreeSample"),
-    reason="procstatus._run has no TreeSample: the run engine that follows a command's tree"
-    " (issue 11) is not in this tree yet",
-)
-
 #: sh forks two children, one after the other: 40 MiB then 80 MiB, touched, held 0.3 s.
 FORKING = (
     'for size in 40 80; do {python} -c "import time; b = bytearray($size << 20);'
@@ -816,7 +799,6 @@ FORKING = (
 
 @pytest.mark.live
 @requires_proc
-@requires_tree_engine
 def test_live_watch_command_that_forks_json() -> None:
     command = ["sh", "-c", FORKING.format(python=sys.executable)]
     with watching("--json", "-i", "0.05", "--", *command) as watch:
@@ -840,7 +822,6 @@ def test_live_watch_command_that_forks_json() -> None:
 
 @pytest.mark.live
 @requires_proc
-@requires_tree_engine
 def test_live_watch_command_that_forks_text(tmp_path: Path) -> None:
     output = tmp_path / "watch.txt"
     result = procstatus_cmd(

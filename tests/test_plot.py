@@ -20,7 +20,6 @@ from xml.etree import ElementTree
 import attrs
 import pytest
 
-import procstatus._run
 from helpers_cli import ENV, procstatus_cmd
 from helpers_live import requires_proc, spawn_renamed
 from procstatus._plot import PLOT_FORMATS, plot_format, plot_memory, plot_run
@@ -359,11 +358,6 @@ def test_live_watch_plot_that_cannot_be_written(tmp_path: Path) -> None:
 @needs_matplotlib
 @pytest.mark.live
 @requires_proc
-@pytest.mark.skipif(
-    not hasattr(procstatus._run, "TreeSample"),
-    reason="procstatus._run has no TreeSample: the run engine that follows a command's tree"
-    " (issue 11) is not in this tree yet",
-)
 def test_live_run_plot_of_a_command_that_forks(tmp_path: Path) -> None:
     script = (
         f'for size in 30 60; do {sys.executable} -c "import time; b = bytearray($size << 20);'

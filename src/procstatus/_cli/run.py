@@ -19,7 +19,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional, TextIO, Union, cast
+from typing import Optional, TextIO, Union
 
 from .._plot import plot_run
 from .._run import (
@@ -35,9 +35,6 @@ from .._units import format_size, show_size
 from .common import PROG, CommandError, OutputError, printable, seconds
 from .common import report as report_failure
 from .plotting import add_plot_option, check_plot_option, write_plot
-
-if TYPE_CHECKING:
-    from .._plot import RunLike
 
 __all__ = ["build_parser", "format_run_result", "main", "run_cli"]
 
@@ -98,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="wait for every process of the tree, not only the command, before reporting",
     )
-    add_plot_option(parser)  # --plot FILE (issue 14)
+    add_plot_option(parser)  # --plot FILE
     return parser
 
 
@@ -129,7 +126,7 @@ def main(args: list[str]) -> int:
     command = args[start + 1 :] if args[start : start + 1] == ["--"] else args[start:]
     if not command:
         parser.error(f"give the command to run after --, e.g. {PROG} run -- make -j4")
-    unusable = check_plot_option(parser, options.plot)  # --plot (issue 14): before running
+    unusable = check_plot_option(parser, options.plot)  # --plot: checked before running
     if unusable is not None:
         return unusable
     report = None
@@ -202,14 +199,13 @@ def run_cli(
         with contextlib.suppress(OSError, OutputError):
             out.write(text + "\n")
             out.flush()
-    # ---- --plot FILE (issue 14): memory over time, after the report ----
+    # --plot FILE: memory over time, after the report
     if plot is not None:
         try:
-            write_plot(plot, lambda: plot_run(plot, cast("RunLike", result)))
+            write_plot(plot, lambda: plot_run(plot, result))
         except CommandError as error:
             _say(str(error))
             return _STATUS_TRACE_FAILED
-    # ---- end of --plot ----
     return result.exit_code
 
 

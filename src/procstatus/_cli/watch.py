@@ -47,7 +47,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, TextIO, cast
+from typing import TYPE_CHECKING, Callable, Optional, Protocol, TextIO
 
 import attrs
 
@@ -75,7 +75,7 @@ from .run import format_run_result
 from .schedule import next_due
 
 if TYPE_CHECKING:
-    from .._plot import RunLike, SampleLike
+    from .._plot import SampleLike
 
 __all__ = ["CSV_COLUMNS", "build_parser", "main", "sparkline", "watch"]
 
@@ -523,18 +523,6 @@ def _plot_pids(
 # ---- watch -- CMD -------------------------------------------------------------------------
 
 
-class _Engine(Protocol):
-    """``run_command`` of the run engine, as CONTRACTS.md describes it."""
-
-    def __call__(
-        self,
-        argv: Sequence[str],
-        *,
-        interval: float,
-        on_sample: Callable[[SampleLike], None],
-    ) -> RunLike: ...
-
-
 class _TreeText:
     """Text for people: at most one line per interval, the tree's RSS and its largest process."""
 
@@ -645,16 +633,8 @@ def _tree_sample(tree: SampleLike, start_wall: float) -> _Sample:
     )
 
 
-def _engine() -> _Engine:
-    if not hasattr(_run, "TreeSample"):
-        # The run engine that follows a whole tree (issue 11) is not in this build.
-        raise CommandError("watch -- CMD needs the run engine that samples a command's tree")
-    return cast("_Engine", _run.run_command)
-
-
 def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO) -> int:
     """Run ``command``, write its tree's samples as they come, then run's report."""
-    engine = _engine()
     writer = _writer(options, out, lambda: _TreeText(out, options, command))
     pending = _Pending()
     failures: list[BaseException] = []
@@ -671,7 +651,7 @@ def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO)
     thread = threading.Thread(target=write_samples, name="procstatus-watch-writer", daemon=True)
     thread.start()
     try:
-        result = engine(command, interval=options.interval, on_sample=pending.put)
+        result = _run.run_command(command, interval=options.interval, on_sample=pending.put)
     except PeakTraceError as error:
         _say(f"cannot follow {command[0]}: {error.strerror or error}")
         return _STATUS_TRACE_FAILED
@@ -697,8 +677,7 @@ def _watch_command(command: list[str], options: argparse.Namespace, out: TextIO)
     _report_run(result, options, out)
     if options.plot is not None:
         write_plot(options.plot, lambda: plot_run(options.plot, result))
-    status: int = cast(Any, result).exit_code
-    return status
+    return result.exit_code
 
 
 def _say(message: str) -> None:
@@ -706,12 +685,12 @@ def _say(message: str) -> None:
     report(message, prog=f"{PROG} watch")
 
 
-def _report_run(result: RunLike, options: argparse.Namespace, out: TextIO) -> None:
+def _report_run(result: _run.RunResult, options: argparse.Namespace, out: TextIO) -> None:
     """run's report: after the samples in text, on stderr as JSON or text with --json/--csv."""
     if options.json:
-        print(json.dumps(cast(Any, result).to_json_dict()), file=sys.stderr)
+        print(json.dumps(result.to_json_dict()), file=sys.stderr)
         return
-    text = format_run_result(cast(Any, result))
+    text = format_run_result(result)
     if options.csv:
         print(text, file=sys.stderr)
         return
