@@ -18,6 +18,7 @@ from procstatus._cli.common import (
     printable,
     report,
     seconds,
+    shown_name_of,
 )
 
 
@@ -177,3 +178,19 @@ def test_a_stderr_closed_at_start_is_silent(
     with guarded_streams():
         print("lost", file=sys.stderr)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("worker", "worker"),
+        ("a\nb", "a\\nb"),  # a real newline: as the kernel writes it
+        ("a\\nb", "a\\\\nb"),  # a backslash and an n: not mistaken for a newline
+        ("x\x1b[2J", "x\\x1b[2J"),  # an escape sequence never reaches the terminal raw
+    ],
+    ids=["plain", "newline", "backslash-n", "escape"],
+)
+def test_shown_name_of_an_unescaped_name_is_as_unambiguous_as_the_kernel(
+    name: str, shown: str
+) -> None:
+    assert shown_name_of(name) == shown

@@ -63,6 +63,7 @@ __all__ = [
     "root_arg",
     "seconds",
     "shown_name",
+    "shown_name_of",
 ]
 
 PROG = "procstatus"
@@ -393,6 +394,13 @@ def shown_name(status: ProcStatus) -> str:
     would look like one holding a newline.
     """
     return printable(status.raw("Name")) if "Name" in status else "?"
+
+
+def shown_name_of(name: str) -> str:
+    """:func:`shown_name` for a name already unescaped (a record's ``name``): written
+    back as the kernel prints it (fs/proc/array.c proc_task_name escapes only
+    newline and backslash), then escaped by :func:`printable`."""
+    return printable(name.replace("\\", "\\\\").replace("\n", "\\n"))
 
 
 def _escape(char: str) -> str:

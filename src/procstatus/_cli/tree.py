@@ -26,6 +26,7 @@ from .common import (
     pid_arg,
     positive_int,
     printable,
+    shown_name_of,
 )
 
 __all__ = ["build_parser", "main", "tree"]
@@ -104,7 +105,7 @@ def _table(result: ProcessTree, exact: bool) -> list[str]:
     )
     names = ["NAME"]
     for process in result.processes:
-        name = "  " * process.depth + printable(process.name)
+        name = "  " * process.depth + shown_name_of(process.name)
         problem = process.problem
         names.append(name if problem is None else f"{name} ({printable(problem)})")
     names.append(_summary(result))
