@@ -266,6 +266,40 @@ def test_background_child_outlives_the_command() -> None:
         os.kill(sleeper.pid, signal.SIGKILL)
 
 
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+def test_survivor_whose_main_thread_has_exited_is_let_go(tmp_path: Path) -> None:
+    # Its leader is a zombie that never stops again and whose death is reported only
+    # with the last thread's: the run must not wait for the worker's 30 s.
+    source = tmp_path / "leader_leaves.c"
+    source.write_text(
+        "#include <pthread.h>\n#include <unistd.h>\n"
+        "static void *work(void *arg) { sleep(30); return arg; }\n"
+        "int main(void) { pthread_t t; pthread_create(&t, 0, work, 0); pthread_exit(0); }\n"
+    )
+    program = tmp_path / "leader_leaves"
+    subprocess.run(["cc", "-pthread", "-o", str(program), str(source)], check=True)
+    started = time.monotonic()
+    result = procstatus.run_command(["sh", "-c", f"{program} & sleep 0.2; exit 0"])
+    took = time.monotonic() - started
+    (survivor,) = [process for process in result.processes if process.running]
+    try:
+        assert took < 10
+        assert survivor.argv == (str(program),)
+        (worker,) = [
+            int(tid) for tid in os.listdir(f"/proc/{survivor.pid}/task") if int(tid) != survivor.pid
+        ]
+        worker_status = Path("/proc") / str(survivor.pid) / "task" / str(worker) / "status"
+        status = worker_status.read_bytes()
+        assert raw_field(status, b"TracerPid") == b"0"
+        assert raw_field(status, b"State")[:1] in (b"R", b"S")  # not stopped
+    finally:
+        os.kill(survivor.pid, signal.SIGKILL)
+    # The zombie leader stayed linked to this tracer (Limits in docs/peak.md): now
+    # that its last thread is gone, it is reported here, and reaped.
+    assert os.waitpid(survivor.pid, _run._WALL)[0] == survivor.pid
+    no_tracee_left()
+
+
 @pytest.mark.parametrize(
     ("script", "state"),
     [

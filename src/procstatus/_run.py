@@ -99,7 +99,15 @@ process of the tree is SIGKILLed and every tracee resumed until it is gone; the
 command, our only real child, is reaped. When the command has been reaped and
 ``wait_all`` is false, every remaining tracee is PTRACE_INTERRUPTed and
 PTRACE_DETACHed at its next stop (with the signal it was stopping for), so it
-goes on running (or stays in a job-control stop it was in), untraced.
+goes on running (or stays in a job-control stop it was in), untraced. One
+exception: a leader that has exited while other threads of its process run is a
+zombie that never stops again (PTRACE_INTERRUPT fails with ESRCH) and whose
+death is reported only with the last thread's (kernel/exit.c
+delay_group_leader). It is dropped from the tasks, its threads are detached and
+its process is reported running; the zombie stays linked to the tracer until
+the tracer waits for it or ends (docs/peak.md, Limits). A tid that is never
+reported (a thread killed in the middle of an exec event) is found by polling
+each task: waitpid() says ECHILD for it.
 """
 
 from __future__ import annotations
@@ -658,7 +666,6 @@ class _Tracer:
         self.quiet_at = self.t0
         self.detaching = False
         self.aborting = False
-        self.peek_blocked = False
         self.samples: list[TreeSample] = []
         self.best_rss = 0
         self.best_pss = 0
@@ -792,7 +799,6 @@ class _Tracer:
             if tid not in self.tasks and not self._adopt(tid):
                 # A child of this thread that is not ours is ready and would hide the
                 # others from every peek: ask each known task instead.
-                self.peek_blocked = True
                 handled += self._poll_each()
                 self.quiet_at = time.monotonic()
                 return handled
@@ -1206,11 +1212,29 @@ class _Tracer:
         for tid in list(self.tasks):
             # Each one stops at once (a PTRACE_EVENT_STOP), or reports the stop it was
             # already in; either way it is detached when that stop is handled.
-            self.ptrace(_PTRACE_INTERRUPT, tid, None, None)
+            failed = self.ptrace(_PTRACE_INTERRUPT, tid, None, None) != 0
+            task = self.tasks[tid]
+            if _zombie_leader(task, failed):
+                self._let_be(task)
         while self.tasks:
-            if not self._drain():
+            # _poll_each also forgets a tid that will never be reported (waitpid
+            # says ECHILD): a thread killed in the middle of an exec event, say.
+            if not self._drain() and not self._poll_each():
                 self._wait(_SHORT_WAIT * 5)
         self._read_cmdlines()
+
+    def _let_be(self, task: _Task) -> None:
+        """Stop waiting for a leader that has exited while other threads of it run.
+
+        It cannot be detached: past its exit it never stops again (PTRACE_INTERRUPT
+        fails with ESRCH, or asks for a stop that never comes: kernel/signal.c
+        task_set_jobctl_pending refuses a PF_EXITING task), and its death is
+        reported only when the last thread of the process is gone
+        (kernel/exit.c delay_group_leader). Its process is let go with the
+        other threads, as running; the zombie stays linked to this tracer.
+        """
+        self.tasks.pop(task.tid, None)
+        task.process.tasks.pop(task.tid, None)
 
     def abort(self) -> None:
         """Kill every process of the tree and wait until each is gone. Never raises."""
@@ -1247,7 +1271,8 @@ class _Tracer:
             self.ptrace(_PTRACE_CONT, tid, None, 0)  # out of any stop, on to its death
         while self.tasks:
             try:
-                if not self._drain():
+                # _poll_each forgets a tid that will never be reported (see _detach_all).
+                if not self._drain() and not self._poll_each():
                     self._wait(_SHORT_WAIT * 5)
             except ChildProcessError:
                 continue  # the command was reaped elsewhere; the others are ours
@@ -1407,6 +1432,14 @@ def _sigchld_reported() -> bool:
 
 def _name(name: object, default: str) -> str:
     return name if isinstance(name, str) and name else default
+
+
+def _zombie_leader(task: _Task, interrupt_failed: bool) -> bool:
+    """Whether ``task`` is a leader past its exit whose process still has a running thread."""
+    process = task.process
+    if task.tid != process.pid or not (task.exiting or interrupt_failed):
+        return False
+    return any(not other.exiting for other in process.tasks.values() if other is not task)
 
 
 def _reader_tid(process: _Process) -> Optional[int]:
