@@ -819,6 +819,79 @@ def test_run_from_another_thread() -> None:
     check(results[0])
 
 
+FORK_AND_DIE = """
+import os, signal, threading, time
+def kill():
+    time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGKILL)
+threading.Thread(target=kill).start()
+for _ in range(200):
+    if os.fork() == 0:
+        time.sleep(10)
+        os._exit(0)
+"""
+
+
+def _traced_by(tid: int) -> list[int]:
+    """Every process with a thread traced by thread ``tid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{entry}/task"):
+                status = raw_status(int(entry), int(task))
+                if raw_field(status, b"TracerPid") == str(tid).encode():
+                    found.append(int(entry))
+                    break
+    return found
+
+
+def test_child_seen_before_its_fork_event_from_another_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A grandchild forks on until another of its threads kills it: the newest
+    # tracee is peeked first (kernel/ptrace.c ptrace_link adds it at the head of
+    # the tracer's list), so many a child's first stop is seen before its parent's
+    # fork event. Such a child is recognised by its TracerPid, the tracing thread's
+    # id: never left to the caller, never left traced. Each run is checked before
+    # its thread ends (the end of the tracing thread would release its tracees).
+    adopted: list[bool] = []
+    adopt = _run._Tracer._adopt
+
+    def spy(self: _run._Tracer, tid: int) -> bool:
+        adopted.append(adopt(self, tid))
+        return adopted[-1]
+
+    monkeypatch.setattr(_run._Tracer, "_adopt", spy)
+    left: list[int] = []
+    survivors: list[int] = []
+
+    def runs() -> None:
+        tid = threading.get_native_id()
+        for _ in range(5):
+            result = procstatus.run_command(["sh", "-c", '"$0" -c "$1"; exit 0', PY, FORK_AND_DIE])
+            survivors.extend(p.pid for p in result.processes if p.running)
+            left.extend(_traced_by(tid))
+            for pid in survivors:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+    thread = threading.Thread(target=runs)
+    try:
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive()
+        assert left == []
+        assert len(survivors) >= 5  # children were followed, and let go
+        assert True in adopted
+        assert False not in adopted
+    finally:
+        for pid in survivors + left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 # ---- arguments ----------------------------------------------------------------------------
 
 

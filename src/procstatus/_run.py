@@ -70,7 +70,8 @@ sends SIGCHLD to the tracer (kernel/signal.c do_notify_parent_cldstop,
 do_notify_parent), so it wakes at once. Then it drains every ready status: a
 WNOWAIT peek (waitid P_ALL with __WALL | __WNOTHREAD) names the next ready
 task, and waitpid() on that pid takes it. Taking only known tasks (or new
-tracees, recognised by their TracerPid) leaves the caller's other children to
+tracees, recognised by their TracerPid: the id of the tracing thread, which is
+not the process's from another thread) leaves the caller's other children to
 the caller. Every stopped tracee waits for the tracer, so it does as little as
 it can before resuming it: at an exit stop it reads the status text (the one
 thing that needs the stop) and parses it after; the arguments of a new program
@@ -643,6 +644,12 @@ class _Tracer:
         self.on_sample: Optional[Callable[[TreeSample], None]] = None
         self.root = "/proc"
         self.me = os.getpid()
+        #: The thread that seizes the command and waits for the tree (it is created
+        #: and run in one thread). TracerPid names that thread, not its process
+        #: (kernel/ptrace.c links a tracee to the task that seized it, and
+        #: fs/proc/array.c prints that task's pid): run from another thread, it is
+        #: not os.getpid().
+        self.tracer_tid = threading.get_native_id()
         self.ptrace: _PtraceFunction = _unloaded
         self.message = _message_buffer()
         #: Processes whose new program's arguments are still to be read.
@@ -978,7 +985,7 @@ class _Tracer:
             status = parse_status(read_file(self.root, tid, "status", check_root=False))
         except (OSError, StatusParseError):
             return False
-        if status.tracer_pid != self.me or status.tgid is None:
+        if status.tracer_pid != self.tracer_tid or status.tgid is None:
             return False
         # Seen before its parent's fork or clone event was handled.
         self.early.add(tid)
