@@ -114,6 +114,13 @@ print(json.dumps([result.peak_rss, result.tree_peak_rss_bound, children]))
 """
 
 
+def test_short_command_is_sampled_at_its_end() -> None:
+    # Shorter than one interval: the exit stop, where it is the whole tree, gives the
+    # sampled figure, not the exec event before the program had run.
+    result = check(procstatus.run_command(["true"]))
+    assert result.peak_rss // 2 <= result.tree_peak_rss_sampled <= result.tree_peak_rss_bound
+
+
 def test_parent_memory_is_not_counted() -> None:
     out = subprocess.run([PY, "-c", BIG_PARENT], check=True, capture_output=True, text=True)
     peak, bound, ru_maxrss_children = json.loads(out.stdout)
