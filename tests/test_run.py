@@ -265,6 +265,7 @@ def test_background_child_outlives_the_command() -> None:
         assert (sleeper.exit_code, sleeper.signal, sleeper.end_s) == (None, None, None)
         assert sleeper.peak_rss is not None
         assert sleeper.peak_rss > 0
+        assert not sleeper.peak_exact  # its peak so far: it may still raise it
         status = raw_status(sleeper.pid)
         assert raw_field(status, b"TracerPid") == b"0"
         assert raw_field(status, b"State")[:1] in (b"R", b"S")  # running normally, not stopped
@@ -292,6 +293,7 @@ def test_survivor_whose_main_thread_has_exited_is_let_go(tmp_path: Path) -> None
     try:
         assert took < 10
         assert survivor.argv == (str(program),)
+        assert not survivor.peak_exact  # its peak so far
         (worker,) = [
             int(tid) for tid in os.listdir(f"/proc/{survivor.pid}/task") if int(tid) != survivor.pid
         ]

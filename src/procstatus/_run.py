@@ -214,8 +214,9 @@ class ProcessRun:
     #: stop (exact), or for a process still running, at the moment procstatus let
     #: it go (its peak so far). None when nothing could be read.
     peak_rss: Optional[int]
-    #: False when the exit stop was missed and ``peak_rss`` is the highest VmHWM
-    #: read before it.
+    #: False when ``peak_rss`` is not the final figure: the exit stop was missed
+    #: and it is the highest VmHWM read before it, or the process is still running
+    #: (its peak so far).
     peak_exact: bool
     #: Exit status, or 128 + the signal number when a signal killed it; None while running.
     exit_code: Optional[int]
@@ -286,7 +287,8 @@ class RunResult:
     #: The signal that killed the command, else None.
     signal: Optional[int] = None
     #: False when ``peak_rss`` is a reading taken before the process's final exit
-    #: stop, which was missed (see ProcessRun.peak_exact).
+    #: stop: that stop was missed, or the process was let go running (see
+    #: ProcessRun.peak_exact).
     peak_exact: bool = True
     #: An upper bound of the tree's simultaneous RSS: the highest sum of the peaks of
     #: processes alive at one moment (from births, deaths and exact peaks).
@@ -1396,7 +1398,8 @@ class _Tracer:
         running = process.end is None
         if process.peak is not None:
             peak: Optional[int] = process.peak
-            exact = True
+            # Let go running: its peak so far, which it may still raise.
+            exact = not running
         elif process.image_reading:
             peak, exact = process.image_reading, False
         else:
