@@ -93,7 +93,10 @@ polled in turn.
 only): they stop at creation and exit, never otherwise. A non-leader thread
 that calls execve takes over the leader's pid; its PTRACE_EVENT_EXEC stop
 reports the former tid (man 2 ptrace, "execve(2) under ptrace"), and the old
-tid is never reported dead.
+tid is never reported dead. A child of clone(CLONE_VM) without CLONE_THREAD or
+CLONE_VFORK shares its parent's mm but is a process of its own: nothing tells
+the tracer so, and both sums count that memory once per process (docs/peak.md,
+Limits); only a vfork child is known to share until it execs.
 
 **Whatever happens, nothing is left behind.** On any exception every known
 process of the tree is SIGKILLed and every tracee resumed until it is gone; the
@@ -462,7 +465,8 @@ def _run_traced(
                     tracer.abort()
                     raise
         except BaseException:
-            tracer.abort()
+            if not tracer.aborting:  # not yet done by the handler inside
+                tracer.abort()
             raise
         if not tracer.command.execed:
             raise tracer.child_failure()
@@ -1290,13 +1294,7 @@ class _Tracer:
         for process in list(self.processes.values()):
             self._kill(process)
         if self.pid is not None and not self.command_reaped:
-            with contextlib.suppress(ChildProcessError):
-                while True:
-                    _, status = os.waitpid(self.pid, _WALL)
-                    if not os.WIFSTOPPED(status):
-                        break
-                    self.ptrace(_PTRACE_CONT, self.pid, None, 0)
-            self.command_reaped = True
+            self._reap_command()
 
     def _reap_unseized(self) -> None:
         """The child was never traced: it exits on the closed go pipe; reap it."""
@@ -1305,16 +1303,23 @@ class _Tracer:
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
+        self._reap_command()
+        self.tasks.clear()
+
+    def _reap_command(self) -> None:
+        """Wait for the killed command's death, letting it go on from any stop.
+
+        It may be traced after all (an interruption right after PTRACE_SEIZE, or
+        an error in the middle of following): then it stops at its exit.
+        """
+        assert self.pid is not None
         with contextlib.suppress(ChildProcessError):
             while True:
-                # Seized after all (an interruption right after PTRACE_SEIZE): it
-                # stops at its exit; let it go on from there.
                 _, status = os.waitpid(self.pid, _WALL)
                 if not os.WIFSTOPPED(status):
                     break
                 self.ptrace(_PTRACE_CONT, self.pid, None, 0)
         self.command_reaped = True
-        self.tasks.clear()
 
     def _pid_from_report(self) -> Optional[int]:
         """The child's pid from the report pipe, read to its end (the child exits)."""
