@@ -1,7 +1,7 @@
 """The one place that knows procfs: its paths, how to read its files, and its errors.
 
-Every reader of the package (status, task status, smaps_rollup, the task list,
-clear_refs) goes through here, so that three rules hold everywhere:
+Every reader of the package (status, smaps_rollup, smaps, children, cmdline,
+the task list, clear_refs) goes through here, so that three rules hold everywhere:
 
 - **Paths** are built only by :func:`path`, from a pid that :func:`check_id`
   accepted and a root that :func:`root_str` accepted: a text like ``"1/../x"``
