@@ -153,7 +153,7 @@ def _process(
         ppid=pid - 1,
         argv=argv,
         peak_rss=peak,
-        peak_exact=True,
+        peak_exact=not running,  # a process let go running has its peak so far
         exit_code=exit_code,
         signal=signum,
         start_s=pid / 1000,
@@ -270,8 +270,43 @@ TREE = procstatus.RunResult(
             "     100    1671168  0        sh -c 'make -j2'\n"
             "     103          -  1        as",
         ),
+        (
+            procstatus.RunResult(
+                argv=("sh", "-c", "server &"),
+                pid=20,
+                peak_rss=4096,
+                peak_pid=21,
+                wall_s=0.25,
+                exit_code=0,
+                peak_exact=False,
+                tree_peak_rss_bound=6144,
+                tree_peak_rss_sampled=5120,
+                processes=(
+                    _process(20, ("sh", "-c", "server &"), 2048),
+                    _process(21, ("server",), 4096, exit_code=None, running=True),
+                ),
+            ),
+            {},
+            "command:       sh -c 'server &'\n"
+            "peak RSS:      4.0 KiB (4096 bytes) (so far: still running) in pid 21, the largest "
+            "process:\n"
+            "               server\n"
+            "tree bound:    6.0 KiB (6144 bytes) at most at once:\n"
+            "               the peaks of the processes alive at the same time, added\n"
+            "tree sampled:  5.0 KiB (5120 bytes) the most seen at once:\n"
+            "               RSS of the live processes added every 0.05 s and at fork/exec/exit\n"
+            "shared pages:  RSS counts them in every process: both RSS sums overcount\n"
+            "processes:     2 (1 still running, let go untraced)\n"
+            "wall time:     0.250 s\n"
+            "exit:          0\n"
+            "\n"
+            "processes by peak RSS:\n"
+            "     PID     PEAK  EXIT     COMMAND\n"
+            "      21  4.0 KiB  running  server\n"
+            "      20  2.0 KiB  0        sh -c 'server &'",
+        ),
     ],
-    ids=["exited", "killed-with-pss", "tree", "tree-all-bytes-narrow"],
+    ids=["exited", "killed-with-pss", "tree", "tree-all-bytes-narrow", "largest-still-running"],
 )
 def test_format_run_result(
     result: procstatus.RunResult, options: dict[str, Any], text: str

@@ -70,7 +70,8 @@ sends SIGCHLD to the tracer (kernel/signal.c do_notify_parent_cldstop,
 do_notify_parent), so it wakes at once. Then it drains every ready status: a
 WNOWAIT peek (waitid P_ALL with __WALL | __WNOTHREAD) names the next ready
 task, and waitpid() on that pid takes it. Taking only known tasks (or new
-tracees, recognised by their TracerPid) leaves the caller's other children to
+tracees, recognised by their TracerPid: the id of the tracing thread, which is
+not the process's from another thread) leaves the caller's other children to
 the caller. Every stopped tracee waits for the tracer, so it does as little as
 it can before resuming it: at an exit stop it reads the status text (the one
 thing that needs the stop) and parses it after; the arguments of a new program
@@ -92,14 +93,25 @@ polled in turn.
 only): they stop at creation and exit, never otherwise. A non-leader thread
 that calls execve takes over the leader's pid; its PTRACE_EVENT_EXEC stop
 reports the former tid (man 2 ptrace, "execve(2) under ptrace"), and the old
-tid is never reported dead.
+tid is never reported dead. A child of clone(CLONE_VM) without CLONE_THREAD or
+CLONE_VFORK shares its parent's mm but is a process of its own: nothing tells
+the tracer so, and both sums count that memory once per process (docs/peak.md,
+Limits); only a vfork child is known to share until it execs.
 
 **Whatever happens, nothing is left behind.** On any exception every known
 process of the tree is SIGKILLed and every tracee resumed until it is gone; the
 command, our only real child, is reaped. When the command has been reaped and
 ``wait_all`` is false, every remaining tracee is PTRACE_INTERRUPTed and
 PTRACE_DETACHed at its next stop (with the signal it was stopping for), so it
-goes on running (or stays in a job-control stop it was in), untraced.
+goes on running (or stays in a job-control stop it was in), untraced. One
+exception: a leader that has exited while other threads of its process run is a
+zombie that never stops again (PTRACE_INTERRUPT fails with ESRCH) and whose
+death is reported only with the last thread's (kernel/exit.c
+delay_group_leader). It is dropped from the tasks, its threads are detached and
+its process is reported running; the zombie stays linked to the tracer until
+the tracer waits for it or ends (docs/peak.md, Limits). A tid that is never
+reported (a thread killed in the middle of an exec event) is found by polling
+each task: waitpid() says ECHILD for it.
 """
 
 from __future__ import annotations
@@ -205,8 +217,9 @@ class ProcessRun:
     #: stop (exact), or for a process still running, at the moment procstatus let
     #: it go (its peak so far). None when nothing could be read.
     peak_rss: Optional[int]
-    #: False when the exit stop was missed and ``peak_rss`` is the highest VmHWM
-    #: read before it.
+    #: False when ``peak_rss`` is not the final figure: the exit stop was missed
+    #: and it is the highest VmHWM read before it, or the process is still running
+    #: (its peak so far).
     peak_exact: bool
     #: Exit status, or 128 + the signal number when a signal killed it; None while running.
     exit_code: Optional[int]
@@ -277,7 +290,8 @@ class RunResult:
     #: The signal that killed the command, else None.
     signal: Optional[int] = None
     #: False when ``peak_rss`` is a reading taken before the process's final exit
-    #: stop, which was missed (see ProcessRun.peak_exact).
+    #: stop: that stop was missed, or the process was let go running (see
+    #: ProcessRun.peak_exact).
     peak_exact: bool = True
     #: An upper bound of the tree's simultaneous RSS: the highest sum of the peaks of
     #: processes alive at one moment (from births, deaths and exact peaks).
@@ -451,7 +465,8 @@ def _run_traced(
                     tracer.abort()
                     raise
         except BaseException:
-            tracer.abort()
+            if not tracer.aborting:  # not yet done by the handler inside
+                tracer.abort()
             raise
         if not tracer.command.execed:
             raise tracer.child_failure()
@@ -600,8 +615,6 @@ class _Process:
         self.status: Optional[int] = None
         self.end: Optional[float] = None
         self.detached = False
-        #: Read in at least one sample.
-        self.sampled = False
 
     @property
     def alive(self) -> bool:
@@ -635,6 +648,12 @@ class _Tracer:
         self.on_sample: Optional[Callable[[TreeSample], None]] = None
         self.root = "/proc"
         self.me = os.getpid()
+        #: The thread that seizes the command and waits for the tree (it is created
+        #: and run in one thread). TracerPid names that thread, not its process
+        #: (kernel/ptrace.c links a tracee to the task that seized it, and
+        #: fs/proc/array.c prints that task's pid): run from another thread, it is
+        #: not os.getpid().
+        self.tracer_tid = threading.get_native_id()
         self.ptrace: _PtraceFunction = _unloaded
         self.message = _message_buffer()
         #: Processes whose new program's arguments are still to be read.
@@ -658,7 +677,6 @@ class _Tracer:
         self.quiet_at = self.t0
         self.detaching = False
         self.aborting = False
-        self.peek_blocked = False
         self.samples: list[TreeSample] = []
         self.best_rss = 0
         self.best_pss = 0
@@ -792,7 +810,6 @@ class _Tracer:
             if tid not in self.tasks and not self._adopt(tid):
                 # A child of this thread that is not ours is ready and would hide the
                 # others from every peek: ask each known task instead.
-                self.peek_blocked = True
                 handled += self._poll_each()
                 self.quiet_at = time.monotonic()
                 return handled
@@ -972,7 +989,7 @@ class _Tracer:
             status = parse_status(read_file(self.root, tid, "status", check_root=False))
         except (OSError, StatusParseError):
             return False
-        if status.tracer_pid != self.me or status.tgid is None:
+        if status.tracer_pid != self.tracer_tid or status.tgid is None:
             return False
         # Seen before its parent's fork or clone event was handled.
         self.early.add(tid)
@@ -1163,8 +1180,6 @@ class _Tracer:
             rss=types.MappingProxyType(rss),
             pss=None if pss is None else types.MappingProxyType(pss),
         )
-        for pid in rss:
-            self.processes[pid].sampled = True
         self._record(sample, now, time.monotonic())
 
     def _record(self, sample: TreeSample, start: float, end: float) -> None:
@@ -1178,13 +1193,16 @@ class _Tracer:
             self.on_sample(sample)
 
     def _sample_alone(self, process: _Process, rss: int, when: float) -> None:
-        """A sample at the exit stop of a process never sampled, when it is the whole tree.
+        """A sample at the exit stop of a process that is the whole tree, if it is the most.
 
-        A command that lives and dies between two samples (within one batch of
-        events) would otherwise leave no sample at all. Alone in the tree, its
-        reading at its exit stop is a sample of the whole tree at that moment.
+        Alone in the tree, its reading at its exit stop is a sample of the whole
+        tree at that moment. A command that lives less than one interval would
+        otherwise be known only by the sample at its exec event, taken before
+        the new program had run (``run -- true`` gave 12 KiB for a 1.2 MiB peak).
+        Recorded only when it raises the best sum: the last figure of a process
+        already sampled at its height adds nothing.
         """
-        if process.sampled or any(
+        if rss <= self.best_rss or any(
             other.counted and other is not process for other in self.processes.values()
         ):
             return
@@ -1206,11 +1224,29 @@ class _Tracer:
         for tid in list(self.tasks):
             # Each one stops at once (a PTRACE_EVENT_STOP), or reports the stop it was
             # already in; either way it is detached when that stop is handled.
-            self.ptrace(_PTRACE_INTERRUPT, tid, None, None)
+            failed = self.ptrace(_PTRACE_INTERRUPT, tid, None, None) != 0
+            task = self.tasks[tid]
+            if _zombie_leader(task, failed):
+                self._let_be(task)
         while self.tasks:
-            if not self._drain():
+            # _poll_each also forgets a tid that will never be reported (waitpid
+            # says ECHILD): a thread killed in the middle of an exec event, say.
+            if not self._drain() and not self._poll_each():
                 self._wait(_SHORT_WAIT * 5)
         self._read_cmdlines()
+
+    def _let_be(self, task: _Task) -> None:
+        """Stop waiting for a leader that has exited while other threads of it run.
+
+        It cannot be detached: past its exit it never stops again (PTRACE_INTERRUPT
+        fails with ESRCH, or asks for a stop that never comes: kernel/signal.c
+        task_set_jobctl_pending refuses a PF_EXITING task), and its death is
+        reported only when the last thread of the process is gone
+        (kernel/exit.c delay_group_leader). Its process is let go with the
+        other threads, as running; the zombie stays linked to this tracer.
+        """
+        self.tasks.pop(task.tid, None)
+        task.process.tasks.pop(task.tid, None)
 
     def abort(self) -> None:
         """Kill every process of the tree and wait until each is gone. Never raises."""
@@ -1247,7 +1283,8 @@ class _Tracer:
             self.ptrace(_PTRACE_CONT, tid, None, 0)  # out of any stop, on to its death
         while self.tasks:
             try:
-                if not self._drain():
+                # _poll_each forgets a tid that will never be reported (see _detach_all).
+                if not self._drain() and not self._poll_each():
                     self._wait(_SHORT_WAIT * 5)
             except ChildProcessError:
                 continue  # the command was reaped elsewhere; the others are ours
@@ -1257,13 +1294,7 @@ class _Tracer:
         for process in list(self.processes.values()):
             self._kill(process)
         if self.pid is not None and not self.command_reaped:
-            with contextlib.suppress(ChildProcessError):
-                while True:
-                    _, status = os.waitpid(self.pid, _WALL)
-                    if not os.WIFSTOPPED(status):
-                        break
-                    self.ptrace(_PTRACE_CONT, self.pid, None, 0)
-            self.command_reaped = True
+            self._reap_command()
 
     def _reap_unseized(self) -> None:
         """The child was never traced: it exits on the closed go pipe; reap it."""
@@ -1272,16 +1303,23 @@ class _Tracer:
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
+        self._reap_command()
+        self.tasks.clear()
+
+    def _reap_command(self) -> None:
+        """Wait for the killed command's death, letting it go on from any stop.
+
+        It may be traced after all (an interruption right after PTRACE_SEIZE, or
+        an error in the middle of following): then it stops at its exit.
+        """
+        assert self.pid is not None
         with contextlib.suppress(ChildProcessError):
             while True:
-                # Seized after all (an interruption right after PTRACE_SEIZE): it
-                # stops at its exit; let it go on from there.
                 _, status = os.waitpid(self.pid, _WALL)
                 if not os.WIFSTOPPED(status):
                     break
                 self.ptrace(_PTRACE_CONT, self.pid, None, 0)
         self.command_reaped = True
-        self.tasks.clear()
 
     def _pid_from_report(self) -> Optional[int]:
         """The child's pid from the report pipe, read to its end (the child exits)."""
@@ -1365,7 +1403,8 @@ class _Tracer:
         running = process.end is None
         if process.peak is not None:
             peak: Optional[int] = process.peak
-            exact = True
+            # Let go running: its peak so far, which it may still raise.
+            exact = not running
         elif process.image_reading:
             peak, exact = process.image_reading, False
         else:
@@ -1407,6 +1446,14 @@ def _sigchld_reported() -> bool:
 
 def _name(name: object, default: str) -> str:
     return name if isinstance(name, str) and name else default
+
+
+def _zombie_leader(task: _Task, interrupt_failed: bool) -> bool:
+    """Whether ``task`` is a leader past its exit whose process still has a running thread."""
+    process = task.process
+    if task.tid != process.pid or not (task.exiting or interrupt_failed):
+        return False
+    return any(not other.exiting for other in process.tasks.values() if other is not task)
 
 
 def _reader_tid(process: _Process) -> Optional[int]:

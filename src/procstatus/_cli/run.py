@@ -223,7 +223,12 @@ def format_run_result(
     Command lines (only they) are cut to ``width`` columns when given.
     """
     largest = _largest(result)
-    how = "" if result.peak_exact else " (sampled: its exit stop was missed)"
+    if result.peak_exact:
+        how = ""
+    elif largest is not None and largest.running:
+        how = " (so far: still running)"
+    else:
+        how = " (sampled: its exit stop was missed)"
     tree = len(result.processes) > 1
     which = ", the largest process:" if tree else ""
     lines = [
