@@ -400,7 +400,7 @@ def test_serve_without_prometheus_client_says_what_to_install() -> None:
     )
     assert result.returncode == 1
     assert result.stderr == (
-        "procstatus: serve needs prometheus_client: pip install 'procstatus[prometheus]'\n"
+        'procstatus: serve needs prometheus_client: pip install "procstatus[prometheus]"\n'
     )
 
 

@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         " size and its peak, threads and context switches (and, with --pss, PSS and USS),"
         " grouped by process name. Stops on"
         " SIGTERM or SIGINT (Ctrl-C) with exit status 0. Needs the prometheus extra"
-        " (pip install 'procstatus[prometheus]'). See docs/prometheus.md.",
+        ' (pip install "procstatus[prometheus]"); the metrics are described in'
+        " docs/prometheus.md of the source distribution.",
     )
     parser.add_argument(
         "--address",
@@ -152,7 +153,7 @@ def serve(options: argparse.Namespace) -> int:
         if not (error.name or "").startswith("prometheus_client"):
             raise
         raise CommandError(
-            "serve needs prometheus_client: pip install 'procstatus[prometheus]'"
+            'serve needs prometheus_client: pip install "procstatus[prometheus]"'
         ) from None
     if not options.pid:
         try:
